@@ -1,0 +1,40 @@
+"""ONNX Runtime backend: the CPU path that works on any machine, and CUDA where onnxruntime-gpu is installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from lohires_edge.backends.base import Backend, BackendUnavailable
+from lohires_edge.contract import read_contract
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+
+def cuda_available() -> bool:
+    return CUDA in ort.get_available_providers()
+
+
+class OnnxRuntimeBackend(Backend):
+    def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
+        """`device` is "cpu" or "cuda"; `threads` caps intra-op threads (default: ONNX Runtime's choice)."""
+        if device == "cuda" and not cuda_available():
+            raise BackendUnavailable("ONNX Runtime here has no CUDA execution provider; install onnxruntime-gpu "
+                                     "or use the CPU backend")
+        self.contract = read_contract(model_path)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        providers = [CUDA, CPU] if device == "cuda" else [CPU]
+        self._session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
+        self._input = self._session.get_inputs()[0].name
+        self._output = self._session.get_outputs()[0].name
+        self.name = f"onnxruntime-{device}"
+        self.max_batch = None
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        (output,) = self._session.run([self._output], {self._input: self.to_model_layout(batch)})
+        return self.from_model_layout(output)

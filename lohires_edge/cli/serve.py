@@ -1,0 +1,17 @@
+"""`lohires-edge serve`: run the DICOM node described by a TOML config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lohires_edge.cli.support import not_landed
+
+
+@click.command("serve")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Node configuration (TOML).")
+def command(config_path: Path) -> None:
+    """Receive 64 mT series by C-STORE, enhance every slice, send derived series to the destinations."""
+    raise not_landed("serve", "DICOM node")

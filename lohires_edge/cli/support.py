@@ -1,0 +1,39 @@
+"""What both command-line tools share: one-line errors, logging set-up, progress bars."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from lohires_edge.errors import LohiresError
+
+
+class ErrorReportingGroup(click.Group):
+    """A click group that reports expected failures as one line and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LohiresError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            # Unreadable files, full disks, ports in use: the user's environment, not our bug.
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+
+
+def configure_logging(verbosity: int) -> None:
+    """Log to stderr: warnings by default, info with -v, debug with -vv."""
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def verbosity_option(func: Any) -> Any:
+    return click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")(func)
+
+
+def not_landed(verb: str, issue: str) -> LohiresError:
+    """The error of a contract verb whose implementation has not landed yet."""
+    return LohiresError(f"'{verb}' is not available yet: it arrives with the '{issue}' work")

@@ -1,0 +1,127 @@
+"""The model contract: what the edge must know to use a model, carried inside the ONNX file itself.
+
+It lives in the model's `metadata_props` under `lohires.` keys, and an engine manifest copies it, so a
+model is self-describing: no side files and no guessing which sequence, size or normalization it expects.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import onnx
+
+from lohires_edge.errors import LohiresError
+from lohires_edge.slice_mapping import MappingParams
+
+CONTRACT_VERSION = "1"
+PREFIX = "lohires."
+SEQUENCES = ("T1", "T2", "FLAIR")
+LAYOUTS = ("NHWC", "NCHW")
+_REQUIRED = ("contract_version", "sequence", "input_size", "layout", "channels", "normalization",
+             "model_name", "model_version")
+
+
+class ContractError(LohiresError):
+    """A model whose contract is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    sequence: str
+    mapping: MappingParams
+    model_name: str
+    model_version: str
+    layout: str = "NHWC"
+    channels: int = 1
+    training_data: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)  # other lohires.* keys, kept verbatim
+
+    def __post_init__(self) -> None:
+        if self.sequence not in SEQUENCES:
+            raise ContractError(f"unknown sequence {self.sequence!r}; expected one of {', '.join(SEQUENCES)}")
+        if self.layout not in LAYOUTS:
+            raise ContractError(f"unknown layout {self.layout!r}; expected one of {', '.join(LAYOUTS)}")
+        if self.channels != 1:
+            raise ContractError(f"only single-channel models are supported, got {self.channels} channels")
+
+    @property
+    def input_size(self) -> int:
+        return self.mapping.size
+
+    @property
+    def model_id(self) -> str:
+        """Names the model in logs, derived DICOM and engine names: name, version and sequence."""
+        return f"{self.model_name}-{self.model_version}-{self.sequence}"
+
+    def to_metadata(self) -> dict[str, str]:
+        """The contract as `lohires.`-prefixed string properties."""
+        props = {f"{PREFIX}{key}": value for key, value in self.extra.items()}
+        props.update({
+            f"{PREFIX}contract_version": CONTRACT_VERSION,
+            f"{PREFIX}sequence": self.sequence,
+            f"{PREFIX}input_size": str(self.mapping.size),
+            f"{PREFIX}layout": self.layout,
+            f"{PREFIX}channels": str(self.channels),
+            f"{PREFIX}normalization": json.dumps({
+                "method": "percentile",
+                "low_percentile": self.mapping.low_percentile,
+                "high_percentile": self.mapping.high_percentile,
+                "range": [-1.0, 1.0],
+            }, sort_keys=True),
+            f"{PREFIX}model_name": self.model_name,
+            f"{PREFIX}model_version": self.model_version,
+            f"{PREFIX}training_data": self.training_data,
+        })
+        return props
+
+    @classmethod
+    def from_metadata(cls, props: Mapping[str, str], source: str = "model") -> ModelContract:
+        """Parse `lohires.` properties; a missing or malformed key is a ContractError naming it."""
+        ours = {key[len(PREFIX):]: value for key, value in props.items() if key.startswith(PREFIX)}
+        missing = [key for key in _REQUIRED if key not in ours]
+        if missing:
+            raise ContractError(
+                f"{source} carries no complete lohires model contract (missing {', '.join(PREFIX + k for k in missing)}); "
+                "export it with `lohires-train export`")
+        if ours["contract_version"] != CONTRACT_VERSION:
+            raise ContractError(f"{source} has contract version {ours['contract_version']}, this lohires-edge reads "
+                                f"version {CONTRACT_VERSION}; upgrade lohires-edge or re-export the model")
+        try:
+            norm = json.loads(ours["normalization"])
+            if norm.get("method") != "percentile":
+                raise ValueError(f"normalization method {norm.get('method')!r} is not 'percentile'")
+            mapping = MappingParams(size=int(ours["input_size"]), low_percentile=float(norm["low_percentile"]),
+                                    high_percentile=float(norm["high_percentile"]))
+            channels = int(ours["channels"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ContractError(f"{source} has a malformed lohires model contract: {exc}") from None
+        known = set(_REQUIRED) | {"training_data"}
+        return cls(sequence=ours["sequence"], mapping=mapping, model_name=ours["model_name"],
+                   model_version=ours["model_version"], layout=ours["layout"], channels=channels,
+                   training_data=ours.get("training_data", ""),
+                   extra={k: v for k, v in ours.items() if k not in known})
+
+
+def write_contract(model: onnx.ModelProto, contract: ModelContract) -> None:
+    """Replace the model's `lohires.` metadata with `contract`, keeping other metadata."""
+    kept = [(p.key, p.value) for p in model.metadata_props if not p.key.startswith(PREFIX)]
+    del model.metadata_props[:]
+    for key, value in kept + sorted(contract.to_metadata().items()):
+        model.metadata_props.add(key=key, value=value)
+
+
+def read_contract(model: onnx.ModelProto | str | Path) -> ModelContract:
+    """The contract of an ONNX model or model file (weights are not loaded for a file)."""
+    if isinstance(model, onnx.ModelProto):
+        return ModelContract.from_metadata({p.key: p.value for p in model.metadata_props})
+    path = Path(model)
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # onnx raises DecodeError and others for a file that is not ONNX
+        raise ContractError(f"{path} is not a readable ONNX model ({type(exc).__name__}: {exc})") from None
+    return ModelContract.from_metadata({p.key: p.value for p in proto.metadata_props}, source=str(path))

@@ -1,0 +1,60 @@
+import onnx
+import pytest
+
+from lohires_edge.contract import PREFIX, ContractError, ModelContract, read_contract, write_contract
+from lohires_edge.slice_mapping import MappingParams
+from tests.conftest import TINY_SIZE, tiny_contract
+
+
+def test_metadata_round_trip_keeps_every_field():
+    contract = ModelContract(sequence="FLAIR", mapping=MappingParams(size=128, low_percentile=1, high_percentile=99),
+                             model_name="lohiresgan", model_version="1.2", layout="NCHW",
+                             training_data="simulated, 10 subjects", extra={"gflops_per_slice": "3.1"})
+    props = contract.to_metadata()
+    assert all(key.startswith(PREFIX) for key in props)
+    assert ModelContract.from_metadata(props) == contract
+
+
+def test_missing_keys_are_named():
+    props = tiny_contract().to_metadata()
+    del props["lohires.sequence"], props["lohires.layout"]
+    with pytest.raises(ContractError, match=r"lohires\.sequence, lohires\.layout"):
+        ModelContract.from_metadata(props)
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("lohires.sequence", "PD", "unknown sequence"),
+    ("lohires.layout", "HWC", "unknown layout"),
+    ("lohires.input_size", "big", "malformed"),
+    ("lohires.normalization", "{not json", "malformed"),
+    ("lohires.contract_version", "9", "contract version 9"),
+])
+def test_malformed_values_are_refused(key, value, message):
+    props = tiny_contract().to_metadata()
+    props[key] = value
+    with pytest.raises(ContractError, match=message):
+        ModelContract.from_metadata(props)
+
+
+def test_write_contract_replaces_old_keys_and_keeps_foreign_metadata():
+    model = onnx.ModelProto()
+    model.metadata_props.add(key="producer.note", value="kept")
+    model.metadata_props.add(key="lohires.sequence", value="T2")
+    write_contract(model, tiny_contract("T1"))
+    keys = [p.key for p in model.metadata_props]
+    assert keys.count("lohires.sequence") == 1 and "producer.note" in keys
+    assert read_contract(model).sequence == "T1"
+
+
+def test_exported_model_carries_its_contract(tiny_model):
+    contract = read_contract(tiny_model)
+    assert contract.sequence == "T1" and contract.input_size == TINY_SIZE
+    assert contract.layout == "NCHW"  # the export's choice, recorded so the edge need not guess
+    assert contract.model_id == "tiny-0.0.1-T1"
+
+
+def test_a_file_that_is_not_onnx_is_a_contract_error(tmp_path):
+    bogus = tmp_path / "model.onnx"
+    bogus.write_bytes(b"\x00not a protobuf at all\xff" * 10)
+    with pytest.raises(ContractError, match="not a readable ONNX model"):
+        read_contract(bogus)

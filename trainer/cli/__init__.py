@@ -1,0 +1,24 @@
+"""`lohires-train`: simulate paired data, fit the GAN, evaluate it, export it to ONNX."""
+
+from __future__ import annotations
+
+import click
+
+from lohires_edge import __version__
+from lohires_edge.cli.support import ErrorReportingGroup, configure_logging, verbosity_option
+from trainer.cli import evaluate, export, fit, simulate
+
+
+@click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lohires-train")
+@verbosity_option
+def main(verbose: int) -> None:
+    """Train LoHiResGAN (64 mT -> 3 T) on a workstation and export it for the edge.
+
+    Typical order: simulate (or bring paired NIfTI data) -> fit -> evaluate -> export.
+    """
+    configure_logging(verbose)
+
+
+for _verb in (simulate, fit, evaluate, export):
+    main.add_command(_verb.command)

@@ -1,0 +1,17 @@
+"""`lohires-train export`: a trained run -> a self-describing ONNX model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lohires_edge.cli.support import not_landed
+
+
+@click.command("export")
+@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--onnx", "onnx_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def command(run: Path, onnx_path: Path) -> None:
+    """Export the best generator of RUN to ONNX with the model contract in its metadata."""
+    raise not_landed("export", "trainer")

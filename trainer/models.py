@@ -1,0 +1,88 @@
+"""LoHiResGAN networks, read top to bottom like the pix2pix tutorial.
+
+Generator: a U-Net. The encoder halves the image `depth` times (4x4 convolutions, stride 2, batch norm,
+LeakyReLU), residual blocks refine the bottleneck, and the decoder doubles it back (transposed
+convolutions, batch norm, ReLU), each level concatenated with its encoder twin, ending in tanh.
+It is fully convolutional, so the same weights run on any size divisible by 2**depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import tensorflow as tf
+
+layers = tf.keras.layers
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    base_filters: int = 64
+    depth: int = 6  # number of stride-2 levels; input sides must be divisible by 2**depth
+    residual_blocks: int = 4
+    max_filter_multiplier: int = 8  # filters stop growing at base_filters * this
+
+    def __post_init__(self) -> None:
+        if self.base_filters < 1 or self.depth < 1 or self.residual_blocks < 0:
+            raise ValueError(f"invalid generator configuration {self}")
+
+    def filters(self, level: int) -> int:
+        return self.base_filters * min(2 ** level, self.max_filter_multiplier)
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+# The seed's configuration (256 x 256, 64 base filters) and one sized for the edge box.
+SEED_CONFIG = GeneratorConfig(base_filters=64, depth=6, residual_blocks=4)
+EDGE_CONFIG = GeneratorConfig(base_filters=16, depth=5, residual_blocks=2)
+
+_INIT = tf.random_normal_initializer(0.0, 0.02)
+
+
+def downsample(filters: int, batchnorm: bool = True) -> tf.keras.Sequential:
+    block = tf.keras.Sequential()
+    block.add(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_INIT, use_bias=False))
+    if batchnorm:
+        block.add(layers.BatchNormalization())
+    block.add(layers.LeakyReLU(0.2))
+    return block
+
+
+def upsample(filters: int) -> tf.keras.Sequential:
+    block = tf.keras.Sequential()
+    block.add(layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_INIT,
+                                     use_bias=False))
+    block.add(layers.BatchNormalization())
+    block.add(layers.ReLU())
+    return block
+
+
+def residual_block(x: tf.Tensor, filters: int) -> tf.Tensor:
+    y = layers.Conv2D(filters, 3, padding="same", kernel_initializer=_INIT, use_bias=False)(x)
+    y = layers.BatchNormalization()(y)
+    y = layers.ReLU()(y)
+    y = layers.Conv2D(filters, 3, padding="same", kernel_initializer=_INIT, use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    return layers.ReLU()(layers.Add()([x, y]))
+
+
+def build_generator(config: GeneratorConfig = SEED_CONFIG) -> tf.keras.Model:
+    """The U-Net generator: (N, H, W, 1) in [-1, 1] -> (N, H, W, 1) in [-1, 1]."""
+    inputs = layers.Input(shape=(None, None, 1), name="lowfield")
+    x = inputs
+    skips = []
+    for level in range(config.depth):
+        x = downsample(config.filters(level), batchnorm=level > 0)(x)
+        skips.append(x)
+
+    for _ in range(config.residual_blocks):
+        x = residual_block(x, config.filters(config.depth - 1))
+
+    for level, skip in reversed(list(enumerate(skips[:-1]))):
+        x = upsample(config.filters(level))(x)
+        x = layers.Concatenate()([x, skip])
+
+    outputs = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=_INIT,
+                                     activation="tanh", name="highfield")(x)
+    return tf.keras.Model(inputs=inputs, outputs=outputs, name="lohiresgan_generator")
