@@ -1,0 +1,1 @@
+"""Glue between the node and systemd: readiness and watchdog notifications, and the service installer."""
