@@ -1,0 +1,106 @@
+"""derive_instance: every rule of the derived (enhanced) instance, checked on a written and re-read file."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import numpy as np
+import pytest
+from pydicom import dcmread
+from pydicom.uid import MRImageStorage
+
+from lohires_edge.dicom.decode import read_mr_slice
+from lohires_edge.dicom.derive import RESEARCH_CAUTION, SERIES_NUMBER_OFFSET, derive_instance
+from lohires_edge.dicom.uids import InvalidUID
+from tests.conftest import tiny_contract
+from tests.dicom.series import mr_series
+
+
+def _roundtrip(ds):
+    buffer = BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    buffer.seek(0)
+    return dcmread(buffer)
+
+
+def _enhanced(source, offset=7):
+    return read_mr_slice(source) + np.uint16(offset)  # what the slice mapping returns: the source dtype
+
+
+def test_derived_instance_follows_the_rules():
+    series = mr_series(3)
+    contract = tiny_contract()
+    derived = [_roundtrip(derive_instance(s, _enhanced(s), contract)) for s in series]
+    for source, out in zip(series, derived):
+        assert out.SOPClassUID == MRImageStorage and out.file_meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID
+        assert out.SOPInstanceUID != source.SOPInstanceUID and out.SOPInstanceUID.is_valid
+        assert out.SeriesInstanceUID != source.SeriesInstanceUID
+        for keyword in ("PatientName", "PatientID", "PatientBirthDate", "StudyInstanceUID", "StudyDate",
+                        "AccessionNumber", "FrameOfReferenceUID", "InstanceNumber", "ImageOrientationPatient",
+                        "ImagePositionPatient", "PixelSpacing", "SliceThickness", "EchoTime"):
+            assert out[keyword].value == source[keyword].value, keyword
+        assert list(out.ImageType) == ["DERIVED", "SECONDARY", "M"]
+        assert out.SeriesDescription == "AX T1 SE LoHiRes"
+        assert out.SeriesNumber == source.SeriesNumber + SERIES_NUMBER_OFFSET
+        assert "tiny 0.0.1" in out.DerivationDescription
+        assert out.ImageComments == RESEARCH_CAUTION
+        (ref,) = out.SourceImageSequence
+        assert (ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID) == (source.SOPClassUID, source.SOPInstanceUID)
+        (equipment,) = out.ContributingEquipmentSequence
+        assert equipment.ContributionDescription.endswith(contract.model_id)
+        assert equipment.PurposeOfReferenceCodeSequence[0].CodeValue == "109102"
+        assert not any(element.tag.is_private for element in out)
+        assert (out.BitsAllocated, out.BitsStored, out.PixelRepresentation) == (16, 16, 0)
+        np.testing.assert_array_equal(out.pixel_array, _enhanced(source))
+        assert out.pixel_array.min() <= float(out.WindowCenter) <= out.pixel_array.max()
+        assert float(out.WindowWidth) >= 1
+    assert len({d.SeriesInstanceUID for d in derived}) == 1
+    assert len({d.SOPInstanceUID for d in derived}) == 3
+
+
+def test_uids_are_deterministic_per_source_and_model():
+    (source,) = mr_series(1)
+    again = derive_instance(source, _enhanced(source, 3), tiny_contract())
+    first = derive_instance(source, _enhanced(source), tiny_contract())
+    other_model = derive_instance(source, _enhanced(source), tiny_contract("T2"))
+    assert (again.SOPInstanceUID, again.SeriesInstanceUID) == (first.SOPInstanceUID, first.SeriesInstanceUID)
+    assert other_model.SOPInstanceUID != first.SOPInstanceUID
+    assert other_model.SeriesInstanceUID != first.SeriesInstanceUID
+
+
+def test_signed_and_8_bit_sources_become_16_bit_with_their_sign():
+    (source,) = mr_series(1)
+    signed = derive_instance(source, read_mr_slice(source).astype(np.int16) - 100, tiny_contract())
+    assert signed.PixelRepresentation == 1 and signed.pixel_array.min() < 0
+    eight = derive_instance(source, (read_mr_slice(source) // 16).astype(np.uint8), tiny_contract())
+    assert (eight.BitsAllocated, eight.pixel_array.dtype) == (16, np.uint16)
+
+
+def test_a_different_matrix_keeps_the_field_of_view():
+    (source,) = mr_series(1, rows=24, cols=20)
+    out = derive_instance(source, np.zeros((48, 30), np.uint16), tiny_contract())
+    assert (out.Rows, out.Columns) == (48, 30)
+    assert [float(v) for v in out.PixelSpacing] == pytest.approx([1.5 * 24 / 48, 1.25 * 20 / 30])
+
+    def corner(ds):  # outer corner of the first pixel: the same physical point for the same field of view
+        row_dir, col_dir = np.array(ds.ImageOrientationPatient[:3], float), np.array(ds.ImageOrientationPatient[3:], float)
+        spacing = [float(v) for v in ds.PixelSpacing]
+        return np.array(ds.ImagePositionPatient, float) - 0.5 * spacing[1] * row_dir - 0.5 * spacing[0] * col_dir
+
+    np.testing.assert_allclose(corner(out), corner(source), atol=1e-6)
+    assert list(out.ImageOrientationPatient) == list(source.ImageOrientationPatient)
+
+
+@pytest.mark.filterwarnings("ignore:Invalid value for VR UI")
+def test_invalid_source_uid_is_a_clear_error():
+    (source,) = mr_series(1)
+    source.SOPInstanceUID = "../../etc/passwd"
+    with pytest.raises(InvalidUID, match="SOPInstanceUID '../../etc/passwd' is not a valid DICOM UID"):
+        derive_instance(source, read_mr_slice(source), tiny_contract())
+
+
+def test_source_is_left_untouched():
+    (source,) = mr_series(1)
+    before = source.to_json_dict()
+    derive_instance(source, _enhanced(source), tiny_contract())
+    assert source.to_json_dict() == before
