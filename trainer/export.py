@@ -7,6 +7,7 @@ no boundary transposes), at opset 17, which TensorRT 8.6 and 10.x both parse.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -63,3 +64,16 @@ def export_onnx(generator: tf.keras.Model, contract: ModelContract, path: Path,
         if os.path.exists(tmp):
             os.unlink(tmp)
     return difference
+
+
+def export_run(run: Path, path: Path) -> float:
+    """Export a run's best generator with its contract; return the parity difference on its validation slices."""
+    from trainer.run_dir import RunDir
+    from trainer.training import rebuild_generator
+
+    run_dir = RunDir(run)
+    generator, config = rebuild_generator(run_dir)
+    contract = ModelContract(sequence=config.sequence, mapping=config.mapping_params, model_name=config.model_name,
+                             model_version=config.model_version, training_data=config.training_data(),
+                             extra={"generator": json.dumps(config.generator, sort_keys=True)})
+    return export_onnx(generator, contract, path, run_dir.read_check_slices())

@@ -86,3 +86,26 @@ def build_generator(config: GeneratorConfig = SEED_CONFIG) -> tf.keras.Model:
     outputs = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=_INIT,
                                      activation="tanh", name="highfield")(x)
     return tf.keras.Model(inputs=inputs, outputs=outputs, name="lohiresgan_generator")
+
+
+def build_discriminator(base_filters: int = 64) -> tf.keras.Model:
+    """Conditional 70x70 PatchGAN: D(x, y) sees the 64 mT input x beside the real or generated image y.
+
+    pix2pix's C64-C128-C256-C512 with 4x4 kernels (receptive field 70 x 70), one logit per patch.
+    Spectral normalization on every convolution bounds D's Lipschitz constant (it stands in for
+    batch norm), which keeps the adversarial term from swamping L1 early on.
+    """
+    def conv(filters: int, strides: int, padding: str) -> layers.Layer:
+        return layers.SpectralNormalization(
+            layers.Conv2D(filters, 4, strides=strides, padding=padding, kernel_initializer=_INIT))
+
+    lowfield = layers.Input(shape=(None, None, 1), name="lowfield")
+    image = layers.Input(shape=(None, None, 1), name="image")
+    x = layers.Concatenate()([lowfield, image])
+    for multiplier in (1, 2, 4):
+        x = layers.LeakyReLU(0.2)(conv(base_filters * multiplier, 2, "same")(x))
+    x = layers.ZeroPadding2D()(x)
+    x = layers.LeakyReLU(0.2)(conv(base_filters * 8, 1, "valid")(x))
+    x = layers.ZeroPadding2D()(x)
+    logits = layers.Activation("linear", dtype="float32", name="patch_logits")(conv(1, 1, "valid")(x))
+    return tf.keras.Model(inputs=[lowfield, image], outputs=logits, name="patchgan_discriminator")

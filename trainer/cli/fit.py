@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lohires_edge.cli.support import not_landed
+GENERATORS = ("edge", "seed")
 
 
 @click.command("fit")
@@ -16,11 +16,52 @@ from lohires_edge.cli.support import not_landed
 @click.option("--epochs", type=click.IntRange(1), default=100, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--steps-per-epoch", type=click.IntRange(1), help="Default: one pass over the training slices.")
-@click.option("--base-filters", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--generator", "preset", type=click.Choice(GENERATORS), default="edge", show_default=True,
+              help="Generator preset: edge (16 filters, depth 5, 2 residual blocks) or seed (64, 6, 4).")
+@click.option("--base-filters", type=click.IntRange(1), help="Override the preset's base filters.")
+@click.option("--size", type=click.IntRange(8), default=256, show_default=True,
+              help="Model grid (slices are mapped to SIZE x SIZE); divisible by 2**depth.")
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), help="Adam learning rate [2e-4].")
+@click.option("--l1-weight", type=click.FloatRange(0), default=100.0, show_default=True, help="lambda of L1.")
+@click.option("--ssim-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Weight of an extra (1 - SSIM) term; 0 = off.")
+@click.option("--frequency-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Weight of an extra FFT-magnitude L1 term; 0 = off.")
+@click.option("--disc-filters", type=click.IntRange(1), default=64, show_default=True,
+              help="PatchGAN discriminator base filters.")
 @click.option("--max-subjects", type=click.IntRange(1), help="Use at most N subjects.")
 @click.option("--resume", is_flag=True, help="Continue from the run directory's last checkpoint.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, steps_per_epoch: int | None,
-            base_filters: int, max_subjects: int | None, resume: bool, seed: int) -> None:
-    """Train on DATA/Low_field -> DATA/High_field pairs of one sequence into the run directory OUT."""
-    raise not_landed("fit", "trainer")
+            preset: str, base_filters: int | None, size: int, learning_rate: float | None, l1_weight: float,
+            ssim_weight: float, frequency_weight: float, disc_filters: int, max_subjects: int | None,
+            resume: bool, seed: int, quiet: bool) -> None:
+    """Train on DATA/Low_field -> DATA/High_field pairs of one sequence into the run directory OUT.
+
+    With --resume the run's recorded model, mapping and loss settings are used and training continues
+    from its last checkpoint up to --epochs.
+    """
+    import dataclasses
+
+    from lohires_edge.errors import LohiresError
+    from lohires_edge.slice_mapping import MappingParams
+    from trainer.losses import LossWeights
+    from trainer.models import EDGE_CONFIG, SEED_CONFIG
+    from trainer.training import DEFAULT_LEARNING_RATE, FitRequest, fit
+
+    generator = EDGE_CONFIG if preset == "edge" else SEED_CONFIG
+    if base_filters:
+        generator = dataclasses.replace(generator, base_filters=base_filters)
+    if size % 2 ** generator.depth:
+        raise LohiresError(f"--size {size} is not divisible by 2**{generator.depth} (the {preset} generator's "
+                           f"depth); use e.g. {2 ** generator.depth * max(1, round(size / 2 ** generator.depth))}")
+    best = fit(FitRequest(
+        data=data, sequence=sequence, out=out, generator=generator, mapping=MappingParams(size=size),
+        epochs=epochs, batch_size=batch_size, steps_per_epoch=steps_per_epoch, discriminator_filters=disc_filters,
+        losses=LossWeights(l1=l1_weight, ssim=ssim_weight, frequency=frequency_weight),
+        learning_rate=learning_rate or DEFAULT_LEARNING_RATE, max_subjects=max_subjects, resume=resume, seed=seed,
+        progress=not quiet))
+    if best:
+        click.echo(f"best epoch {best['epoch']}: validation SSIM {best['ssim']:.4f}, L1 {best['l1']:.4f}; "
+                   f"run in {out}")
