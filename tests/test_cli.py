@@ -10,7 +10,7 @@ from lohires_edge.cli import main as edge_main
 from tests.conftest import program
 from trainer.cli import main as train_main
 
-EDGE_VERBS = ["enhance", "quantize", "build-engine", "serve", "spool", "bench"]
+EDGE_VERBS = ["enhance", "quantize", "build-engine", "serve", "spool", "bench", "install-service"]
 TRAIN_VERBS = ["simulate", "fit", "evaluate", "export"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from lohires_edge import __version__
-from lohires_edge.cli import bench, build_engine, enhance, quantize, serve, spool
+from lohires_edge.cli import bench, build_engine, enhance, install_service, quantize, serve, spool
 from lohires_edge.cli.support import ErrorReportingGroup, configure_logging, verbosity_option
 
 
@@ -22,5 +22,5 @@ def main(verbose: int) -> None:
     configure_logging(verbose)
 
 
-for _verb in (enhance, quantize, build_engine, serve, spool, bench):
+for _verb in (enhance, quantize, build_engine, serve, spool, bench, install_service):
     main.add_command(_verb.command)
