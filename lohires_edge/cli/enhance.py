@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
-from lohires_edge.cli.support import not_landed
+from lohires_edge.backends.selection import open_backend
+from lohires_edge.contract import SEQUENCES
+from lohires_edge.enhancement import enhance_path
 
 
 @click.command("enhance")
@@ -19,6 +22,46 @@ from lohires_edge.cli.support import not_landed
               help="TensorRT engine (.plan) from build-engine, instead of --model.")
 @click.option("--backend", type=click.Choice(["auto", "onnxruntime", "tensorrt"]), default="auto",
               show_default=True, help="auto: a matching TensorRT engine, else ONNX Runtime CUDA, else CPU.")
-def command(input_path: Path, output: Path, model: Path | None, engine: Path | None, backend: str) -> None:
+@click.option("--sequence", type=click.Choice(SEQUENCES),
+              help="Picks the shipped model when no --model is given (default: from a *_T1.nii.gz style name).")
+@click.option("--engines", "engines_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("engines"),
+              show_default=True, help="Engine store searched by --backend auto/tensorrt.")
+@click.option("--batch-size", type=click.IntRange(1, 256), default=8, show_default=True, help="Slices per batch.")
+def command(input_path: Path, output: Path, model: Path | None, engine: Path | None, backend: str,
+            sequence: str | None, engines_dir: Path, batch_size: int) -> None:
     """Enhance INPUT (a NIfTI file, or a folder holding one DICOM series) into OUTPUT."""
-    raise not_landed("enhance", "edge runtime")
+    if model is not None and engine is not None:
+        raise click.UsageError("give --model or --engine, not both")
+    if model is None and engine is None and sequence is None:
+        sequence = _sequence_from_name(input_path)
+    with open_backend(model=model, engine=engine, backend=backend, engines_dir=engines_dir,
+                      sequence=sequence) as runner:
+        with _ProgressBar() as bar:
+            report = enhance_path(runner, input_path, output, batch_size, bar.update)
+    click.echo(f"enhanced {report.slices} slices with {runner.name} in {report.seconds:.2f} s "
+               f"({report.ms_per_slice:.1f} ms/slice) -> {output}", err=True)
+
+
+def _sequence_from_name(path: Path) -> str | None:
+    match = re.search(r"_(T1|T2|FLAIR)\.nii(\.gz)?$", path.name, flags=re.IGNORECASE)
+    return match.group(1).upper() if match else None
+
+
+class _ProgressBar:
+    """A click progress bar on stderr, opened once the number of slices is known."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="enhancing", file=click.get_text_stream("stderr"))
+            self._bar.__enter__()
+        self._bar.update(done - self._bar.pos)
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)

@@ -1,0 +1,105 @@
+"""`lohires-edge enhance` on a real exported model: NIfTI -> NIfTI and DICOM series -> derived series."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+
+from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.inference import enhance_slices
+from tests.conftest import program
+from tests.dicom.series import PATIENT_ID, PATIENT_NAME, mr_series, write_series
+from tests.edge.phantoms import AFFINE, phantom_volume, write_nifti
+
+
+def edge(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([program("lohires-edge"), *map(str, args)], capture_output=True, text=True)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, needle: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert needle in result.stderr
+
+
+def test_nifti_in_nifti_out_keeps_affine_and_header(tiny_model, tmp_path):
+    volume = phantom_volume()
+    source = write_nifti(tmp_path / "sub_T1.nii.gz", volume)
+    out = tmp_path / "out" / "sub_T1_enhanced.nii.gz"
+
+    result = edge("enhance", source, "-o", out, "--model", tiny_model, "--batch-size", "4")
+    assert result.returncode == 0, result.stderr
+    assert "enhanced 6 slices with onnxruntime-cpu" in result.stderr and "ms/slice" in result.stderr
+
+    written = nib.load(str(out))
+    original = nib.load(str(source))
+    assert np.array_equal(written.affine, original.affine)
+    assert np.allclose(written.affine, AFFINE)
+    assert written.shape == volume.shape and written.get_data_dtype() == np.int16
+    assert written.header.get_zooms() == original.header.get_zooms()
+    assert written.header.get_xyzt_units() == ("mm", "sec")
+    data = np.asanyarray(written.dataobj)
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        expected = np.stack(enhance_slices(backend, [volume[:, :, k] for k in range(6)]), axis=2)
+    assert np.array_equal(data, expected)
+    assert not np.array_equal(data, volume)
+
+
+def test_dicom_series_in_derived_series_out(tiny_model, tmp_path):
+    source = tmp_path / "series"
+    datasets = mr_series(slices=4)
+    paths = write_series(datasets[::-1], source)  # file order is not slice order
+    out = tmp_path / "derived"
+
+    result = edge("enhance", source, "-o", out, "--model", tiny_model)
+    assert result.returncode == 0, result.stderr
+    assert PATIENT_NAME.split("^")[0] not in result.stderr and PATIENT_ID not in result.stderr
+
+    derived = {p.name: pydicom.dcmread(p) for p in sorted(out.iterdir())}
+    assert sorted(derived) == sorted(p.name for p in paths)
+    assert len({str(ds.SeriesInstanceUID) for ds in derived.values()}) == 1
+    by_source = {str(ds.SOPInstanceUID): ds for ds in datasets}
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        for ds in derived.values():
+            src = by_source[str(ds.SourceImageSequence[0].ReferencedSOPInstanceUID)]
+            assert ds.SeriesInstanceUID != src.SeriesInstanceUID
+            (expected,) = enhance_slices(backend, [src.pixel_array])
+            assert np.array_equal(ds.pixel_array.astype(np.int64), expected.astype(np.int64))
+
+
+def test_folder_with_two_series_is_refused(tiny_model, tmp_path):
+    write_series(mr_series(slices=2, seed=1), tmp_path / "in" / "a")
+    write_series(mr_series(slices=2, seed=2), tmp_path / "in" / "b")
+    assert_one_line_error(edge("enhance", tmp_path / "in", "-o", tmp_path / "out", "--model", tiny_model),
+                          "holds 2 DICOM series")
+
+
+def test_nifti_output_name_is_checked(tiny_model, tmp_path):
+    source = write_nifti(tmp_path / "v.nii", phantom_volume(slices=2))
+    assert_one_line_error(edge("enhance", source, "-o", tmp_path / "v.txt", "--model", tiny_model),
+                          "must be a NIfTI file name")
+
+
+def test_corrupt_nifti_is_one_line(tiny_model, tmp_path):
+    source = tmp_path / "broken.nii.gz"
+    source.write_bytes(b"\x1f\x8b not really gzip")
+    assert_one_line_error(edge("enhance", source, "-o", tmp_path / "o.nii.gz", "--model", tiny_model),
+                          "not a readable NIfTI file")
+
+
+def test_no_model_and_no_shipped_default_is_one_line(tmp_path):
+    source = write_nifti(tmp_path / "sub_FLAIR.nii.gz", phantom_volume(slices=2))
+    assert_one_line_error(edge("enhance", source, "-o", tmp_path / "o.nii.gz"), "no default model is shipped for FLAIR")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed here")
+def test_tensorrt_backend_without_tensorrt_is_one_line(tiny_model, tmp_path):
+    source = write_nifti(tmp_path / "v.nii.gz", phantom_volume(slices=2))
+    assert_one_line_error(edge("enhance", source, "-o", tmp_path / "o.nii.gz", "--model", tiny_model,
+                               "--backend", "tensorrt", "--engines", tmp_path), "python3-libnvinfer")
