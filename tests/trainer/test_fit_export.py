@@ -1,0 +1,100 @@
+"""fit -> run directory -> export -> self-describing ONNX, through the real CLI on real TensorFlow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.contract import read_contract
+from trainer.cli import main
+from trainer.run_dir import RunDir
+from trainer.training import rebuild_generator
+
+TINY = ["--size", "32", "--base-filters", "4", "--disc-filters", "4", "--batch-size", "4", "--quiet"]
+
+
+def train(data: Path, out: Path, *extra: str) -> object:
+    return CliRunner().invoke(main, ["fit", str(data), "--sequence", "T1", "--out", str(out), *TINY, *extra])
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.trainer.conftest import write_pairs
+
+    data = write_pairs(tmp_path_factory.mktemp("fit") / "data", 4)
+    out = data.parent / "run"
+    result = train(data, out, "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_fit_writes_a_complete_run(run: Path) -> None:
+    config = json.loads((run / "run.json").read_text())
+    assert config["sequence"] == "T1" and config["mapping"]["size"] == 32
+    assert config["generator"]["base_filters"] == 4
+    assert len(config["validation_subjects"]) == 1 and len(config["train_subjects"]) == 3
+    assert not set(config["train_subjects"]) & set(config["validation_subjects"])
+    best = json.loads((run / "best.json").read_text())
+    assert best["epoch"] in (1, 2) and -1.0 <= best["ssim"] <= 1.0
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
+    check = np.load(run / "check_slices.npy")
+    assert check.shape[1:] == (32, 32) and check.min() >= -1.0 and check.max() <= 1.0
+    assert list((run / "logs").glob("events.out.tfevents.*"))
+
+
+def test_export_writes_the_contract_and_matches_tensorflow(run: Path, tmp_path: Path) -> None:
+    onnx_path = tmp_path / "t1.onnx"
+    result = CliRunner().invoke(main, ["export", str(run), "--onnx", str(onnx_path)])
+    assert result.exit_code == 0, result.output
+    assert "max |ONNX - TensorFlow|" in result.output
+    contract = read_contract(onnx_path)
+    assert contract.sequence == "T1" and contract.input_size == 32 and contract.layout == "NCHW"
+    assert "3 training / 1 validation subjects" in contract.training_data
+    assert json.loads(contract.extra["generator"])["base_filters"] == 4
+
+    generator, _ = rebuild_generator(RunDir(run))
+    slices = np.load(run / "check_slices.npy")
+    expected = generator(slices[..., None], training=False).numpy()[..., 0]
+    np.testing.assert_allclose(OnnxRuntimeBackend(onnx_path).run(slices), expected, atol=1e-4)
+
+
+def test_resume_continues_from_the_last_checkpoint(run: Path, tmp_path: Path) -> None:
+    config = json.loads((run / "run.json").read_text())
+    refused = train(Path(config["data"]), run, "--epochs", "3")
+    assert refused.exit_code == 1 and "--resume" in refused.output and "Traceback" not in refused.output
+
+    before = tf.train.load_checkpoint(str(run / "checkpoints" / "ckpt-2"))
+    result = train(Path(config["data"]), run, "--epochs", "3", "--resume")
+    assert result.exit_code == 0, result.output
+    after = tf.train.load_checkpoint(str(run / "checkpoints" / "ckpt-3"))
+    assert after.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE") == 3
+    # Resuming restored epoch 2's weights, then trained one more epoch on top of them.
+    step_key = "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
+    assert after.get_tensor(step_key) == before.get_tensor(step_key) + before.get_tensor(step_key) // 2
+
+
+def test_fit_refuses_bad_data_in_one_line(tmp_path: Path) -> None:
+    from tests.trainer.conftest import write_pairs
+
+    data = write_pairs(tmp_path / "data", 2)
+    (data / "High_field" / "POCEMR001_T1.nii.gz").unlink()
+    result = train(data, tmp_path / "run", "--epochs", "1")
+    assert result.exit_code == 1
+    assert "POCEMR001 (only in Low_field)" in result.output and "Traceback" not in result.output
+
+
+def test_size_must_suit_the_generator_depth(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["fit", str(tmp_path), "--sequence", "T1", "--out", str(tmp_path / "r"),
+                                       "--size", "48"])
+    assert result.exit_code == 1 and "not divisible by 2**5" in result.output
+
+
+def test_export_of_an_unfinished_run_says_what_to_do(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["export", str(tmp_path), "--onnx", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 1 and "not a training run" in result.output
