@@ -1,0 +1,79 @@
+"""The networks and losses behave as the LoHiResGAN / pix2pix formulation says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer.losses import LossWeights, discriminator_loss, frequency_distance, generator_loss
+from trainer.models import GeneratorConfig, build_discriminator, build_generator
+
+
+@pytest.fixture(scope="module")
+def discriminator() -> tf.keras.Model:
+    tf.keras.utils.set_random_seed(1)
+    return build_discriminator(base_filters=2)
+
+
+def test_patchgan_sees_70_by_70_pixels(discriminator: tf.keras.Model) -> None:
+    low = tf.Variable(np.random.default_rng(0).normal(size=(1, 128, 128, 1)).astype(np.float32))
+    image = tf.Variable(np.random.default_rng(1).normal(size=(1, 128, 128, 1)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        logits = discriminator([low, image], training=False)
+        centre = logits[0, logits.shape[1] // 2, logits.shape[2] // 2, 0]
+    for grad in tape.gradient(centre, [low, image]):
+        rows, cols = np.nonzero(np.abs(grad.numpy()[0, ..., 0]) > 0)
+        assert rows.max() - rows.min() + 1 <= 70 and cols.max() - cols.min() + 1 <= 70
+        assert rows.max() - rows.min() + 1 >= 60  # a 70 px field, clipped only by zero taps at its rim
+
+
+def test_discriminator_is_conditional_on_the_lowfield_input(discriminator: tf.keras.Model) -> None:
+    rng = np.random.default_rng(2)
+    image = rng.normal(size=(1, 64, 64, 1)).astype(np.float32)
+    a = discriminator([rng.normal(size=(1, 64, 64, 1)).astype(np.float32), image]).numpy()
+    b = discriminator([rng.normal(size=(1, 64, 64, 1)).astype(np.float32), image]).numpy()
+    assert not np.allclose(a, b)
+
+
+def test_every_discriminator_convolution_is_spectrally_normalized() -> None:
+    tf.keras.utils.set_random_seed(3)
+    model = build_discriminator(base_filters=2)
+    wrapped = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.SpectralNormalization)]
+    bare = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Conv2D)]
+    assert len(wrapped) == 5 and bare == []
+    x = np.ones((1, 32, 32, 1), np.float32)
+    for _ in range(30):  # power iteration converges to the largest singular value
+        model([x, x], training=True)
+    for layer in wrapped:
+        kernel = layer.layer.kernel.numpy()
+        sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert sigma == pytest.approx(1.0, abs=0.05)
+
+
+def test_generator_is_fully_convolutional_and_bounded() -> None:
+    generator = build_generator(GeneratorConfig(base_filters=2, depth=3, residual_blocks=1))
+    for side in (16, 40):
+        out = generator(np.random.default_rng(0).uniform(-1, 1, (2, side, side, 1)).astype(np.float32)).numpy()
+        assert out.shape == (2, side, side, 1) and np.abs(out).max() <= 1.0
+
+
+def test_losses_follow_the_formula() -> None:
+    target = tf.constant(np.random.default_rng(4).uniform(-1, 1, (2, 16, 16, 1)).astype(np.float32))
+    generated = target * 0.5
+    confident_real, confident_fake = tf.fill((2, 2, 2, 1), 20.0), tf.fill((2, 2, 2, 1), -20.0)
+    assert float(tf.reduce_max(discriminator_loss(confident_real, confident_fake))) < 1e-6
+    assert float(tf.reduce_min(discriminator_loss(confident_fake, confident_real))) > 39.0
+
+    terms = generator_loss(tf.zeros((2, 2, 2, 1)), generated, target, LossWeights())
+    assert set(terms) == {"adversarial", "l1", "total"}
+    np.testing.assert_allclose(terms["adversarial"], np.log(2.0), rtol=1e-6)
+    l1 = np.mean(np.abs(target.numpy() * 0.5), axis=(1, 2, 3))
+    np.testing.assert_allclose(terms["l1"], l1, rtol=1e-5)
+    np.testing.assert_allclose(terms["total"], np.log(2.0) + 100 * l1, rtol=1e-5)
+
+    extra = generator_loss(tf.zeros((2, 2, 2, 1)), generated, target, LossWeights(ssim=2.0, frequency=3.0))
+    np.testing.assert_allclose(extra["total"], terms["total"] + 2.0 * extra["ssim"] + 3.0 * extra["frequency"],
+                               rtol=1e-5)
+    assert float(tf.reduce_min(extra["ssim"])) > 0 and float(tf.reduce_min(extra["frequency"])) > 0
+    assert float(tf.reduce_max(frequency_distance(target, target))) == 0.0
