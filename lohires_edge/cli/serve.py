@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from lohires_edge.cli.support import not_landed
+from lohires_edge.node.config import load_config
+from lohires_edge.node.supervisor import serve
 
 
 @click.command("serve")
@@ -14,4 +15,4 @@ from lohires_edge.cli.support import not_landed
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Node configuration (TOML).")
 def command(config_path: Path) -> None:
     """Receive 64 mT series by C-STORE, enhance every slice, send derived series to the destinations."""
-    raise not_landed("serve", "DICOM node")
+    serve(load_config(config_path))

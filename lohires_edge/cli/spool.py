@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from lohires_edge.cli.support import not_landed
+from lohires_edge.node.config import load_config
+from lohires_edge.node.supervisor import open_spool
 
 _config_option = click.option("--config", "config_path", required=True,
                               type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -22,11 +23,19 @@ def command() -> None:
 @_config_option
 def status(config_path: Path) -> None:
     """Count instances waiting, in progress, failed and quarantined."""
-    raise not_landed("spool status", "DICOM node")
+    counts = open_spool(load_config(config_path)).counts()
+    click.echo(f"incoming (waiting for the model): {counts.incoming}")
+    for name, count in counts.outgoing.items():
+        click.echo(f"outgoing to {name}: {count}")
+    for name, count in counts.failed.items():
+        click.echo(f"failed for {name}: {count}")
+    click.echo(f"quarantined (unprocessable): {counts.quarantine}")
+    click.echo(f"spool size: {counts.bytes_used / 1024 ** 2:.1f} MiB")
 
 
 @command.command("retry")
 @_config_option
 def retry(config_path: Path) -> None:
     """Move failed deliveries back to the outgoing queue so the node sends them again."""
-    raise not_landed("spool retry", "DICOM node")
+    moved = open_spool(load_config(config_path)).retry_failed()
+    click.echo(f"re-queued {moved} failed deliveries; a running node sends them within seconds")

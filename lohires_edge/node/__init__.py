@@ -1,0 +1,1 @@
+"""The DICOM node: listener -> spool -> worker -> spool -> sender, each handoff on disk (see DESIGN.md)."""

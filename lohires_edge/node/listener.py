@@ -1,0 +1,163 @@
+"""The C-STORE / C-ECHO service class provider: access control, validation, and the durable acknowledgement.
+
+An instance is answered Success only after the spool holds it on disk (fsync'd); everything else gets a
+failure status naming why, and the listener keeps serving. Statuses (PS3.4 Annex B / PS3.7 C):
+0x0122 SOP class not supported (not single-frame MR, e.g. Enhanced MR), 0xA700 out of resources (spool
+quota or disk), 0xA900 dataset does not match the request, 0xC000 cannot understand (corrupt or
+undecodable), 0xC001 invalid UID.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from typing import Callable
+
+from pydicom.pixels import get_decoder
+from pydicom.uid import (AllTransferSyntaxes, DeflatedExplicitVRLittleEndian, EnhancedMRImageStorage,
+                         ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, MRImageStorage, UID)
+from pynetdicom import AE, evt
+from pynetdicom.presentation import StoragePresentationContexts
+from pynetdicom.sop_class import Verification
+from pynetdicom.transport import ThreadedAssociationServer
+
+from lohires_edge.dicom.decode import DecodeError, read_mr_slice
+from lohires_edge.dicom.uids import InvalidUID, require_valid_uid
+from lohires_edge.node.config import Caller, NodeConfig
+from lohires_edge.node.spool import Spool, SpoolFull
+from lohires_edge.node.telemetry import NodeMetrics
+
+log = logging.getLogger(__name__)
+
+SUCCESS, NOT_SUPPORTED, OUT_OF_RESOURCES, MISMATCH, CANNOT_UNDERSTAND, INVALID_UID = (
+    0x0000, 0x0122, 0xA700, 0xA900, 0xC000, 0xC001)
+_UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian)
+
+
+def accepted_transfer_syntaxes() -> list[UID]:
+    """Uncompressed syntaxes, plus every compressed one pydicom can decode here (its pixel handlers)."""
+    compressed = []
+    for syntax in AllTransferSyntaxes:
+        if syntax in _UNCOMPRESSED or not syntax.is_compressed:
+            continue
+        try:
+            if get_decoder(syntax).is_available:
+                compressed.append(syntax)
+        except NotImplementedError:  # video and other syntaxes with no pixel decoder at all
+            pass
+    return [*_UNCOMPRESSED, *compressed]
+
+
+class CallerCheck:
+    """Allowed calling AE titles, each optionally bound to a host (resolved to its addresses at start)."""
+
+    def __init__(self, callers: tuple[Caller, ...]) -> None:
+        self._allowed = [(c.ae_title.strip(), _addresses(c.host) if c.host else None) for c in callers]
+
+    def allows(self, ae_title: str, address: str) -> bool:
+        return any(title == ae_title.strip() and (hosts is None or address in hosts) for title, hosts in self._allowed)
+
+
+def _addresses(host: str) -> set[str]:
+    try:
+        return {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror:
+        log.warning("allowed caller host %s does not resolve; nobody will match it", host)
+        return set()
+
+
+def server_tls_context(config: NodeConfig) -> ssl.SSLContext | None:
+    if config.tls is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(config.tls.cert), str(config.tls.key))
+    if config.tls.ca:
+        context.load_verify_locations(cafile=str(config.tls.ca))
+    context.verify_mode = ssl.CERT_REQUIRED if config.tls.verify_client else ssl.CERT_NONE
+    return context
+
+
+class Listener:
+    def __init__(self, config: NodeConfig, spool: Spool, metrics: NodeMetrics, on_stored: Callable[[], None]) -> None:
+        self.config, self.spool, self.metrics, self.on_stored = config, spool, metrics, on_stored
+        self.callers = CallerCheck(config.allowed_callers)
+        self.ae = AE(ae_title=config.ae_title)
+        self.ae.maximum_associations = config.max_associations
+        self.ae.acse_timeout = config.acse_timeout
+        self.ae.dimse_timeout = config.dimse_timeout
+        self.ae.network_timeout = config.network_timeout
+        self.ae.require_called_aet = True
+        syntaxes = accepted_transfer_syntaxes()
+        self.ae.add_supported_context(Verification)
+        # Every storage SOP class is accepted at association, so a study with other objects in it does
+        # not fail negotiation; each non-MR instance then gets 0x0122 and a log line.
+        for context in StoragePresentationContexts:
+            self.ae.add_supported_context(context.abstract_syntax, syntaxes)
+        self._server: ThreadedAssociationServer | None = None
+
+    def start(self) -> None:
+        handlers = [(evt.EVT_REQUESTED, self._on_requested), (evt.EVT_C_STORE, self._on_store),
+                    (evt.EVT_C_ECHO, lambda event: SUCCESS)]
+        self._server = self.ae.start_server((self.config.host, self.config.port), block=False,
+                                            evt_handlers=handlers, ssl_context=server_tls_context(self.config))
+        log.info("listening as %s on %s:%d%s", self.config.ae_title, self.config.host, self.config.port,
+                 " (TLS)" if self.config.tls else "")
+
+    def stop(self) -> None:
+        """Stop accepting associations and end the ones in progress (their unacknowledged stores are resent)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+    def _on_requested(self, event: evt.Event) -> None:
+        assoc = event.assoc
+        calling = str(assoc.requestor.primitive.calling_ae_title)
+        address = str(assoc.requestor.address)
+        if self.callers.allows(calling, address):
+            return
+        log.warning("rejected association from AE %r at %s: not in node.allowed_callers", calling.strip(), address)
+        self.metrics.refused.labels(reason="caller not allowed").inc()
+        assoc.acse.send_reject(0x01, 0x01, 0x03)  # rejected permanent, service user, calling AE not recognised
+        assoc.is_rejected = True
+        assoc.kill()
+
+    def _on_store(self, event: evt.Event) -> int:
+        status, reason = self._store(event)
+        if status != SUCCESS:
+            self.metrics.refused.labels(reason=reason.split(":")[0]).inc()
+            log.warning("refused instance from %s with status 0x%04X: %s",
+                        str(event.assoc.requestor.ae_title).strip(), status, reason)
+        return status
+
+    def _store(self, event: evt.Event) -> tuple[int, str]:
+        request_class = str(event.request.AffectedSOPClassUID)
+        if request_class == EnhancedMRImageStorage:
+            return NOT_SUPPORTED, "Enhanced MR (multi-frame) is not supported: send MR Image Storage"
+        if request_class != MRImageStorage:
+            return NOT_SUPPORTED, f"SOP class {request_class} is not MR Image Storage"
+        try:
+            ds = event.dataset
+            ds.file_meta = event.file_meta
+            uid = require_valid_uid(ds.get("SOPInstanceUID"), "SOPInstanceUID")
+            require_valid_uid(ds.get("SeriesInstanceUID"), "SeriesInstanceUID")
+        except InvalidUID as exc:
+            return INVALID_UID, f"invalid UID: {exc}"
+        except Exception as exc:  # pydicom raises many types for a corrupt byte stream
+            return CANNOT_UNDERSTAND, f"corrupt dataset: {type(exc).__name__}"
+        if uid != event.request.AffectedSOPInstanceUID or str(ds.get("SOPClassUID", "")) != request_class:
+            return MISMATCH, "mismatch: dataset SOP class/instance differ from the C-STORE request"
+        try:
+            read_mr_slice(ds)
+        except DecodeError as exc:
+            return CANNOT_UNDERSTAND, f"undecodable: {exc}"
+        try:
+            self.spool.store_incoming(uid, event.encoded_dataset(include_meta=True))
+        except SpoolFull as exc:
+            return OUT_OF_RESOURCES, f"spool full: {exc}"
+        except OSError as exc:
+            return OUT_OF_RESOURCES, f"spool write failed: {exc.strerror or exc}"
+        self.metrics.received.inc()
+        log.info("spooled instance %s of series %s", uid, ds.SeriesInstanceUID)
+        self.on_stored()
+        return SUCCESS, ""

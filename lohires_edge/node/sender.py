@@ -1,0 +1,113 @@
+"""Delivery of derived instances: a C-STORE SCU per destination, with retries and exponential backoff.
+
+An instance leaves `outgoing/<destination>` only when the destination answered Success (or a warning,
+which PS3.4 defines as stored); after `retries` failed attempts it moves to `failed/<destination>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, MRImageStorage
+from pynetdicom import AE
+
+from lohires_edge.node.config import Destination, NodeConfig
+from lohires_edge.node.spool import Spool
+from lohires_edge.node.telemetry import NodeMetrics
+
+log = logging.getLogger(__name__)
+
+
+def backoff_seconds(failures: int, initial: float, maximum: float) -> float:
+    """Wait before the next attempt after `failures` consecutive failures: initial * 2^(failures-1), capped."""
+    return min(maximum, initial * 2 ** max(0, failures - 1))
+
+
+def delivered(status: int) -> bool:
+    """Success (0x0000) or a warning (0xB000, 0xB006, 0xB007: stored with coercion or elements discarded)."""
+    return status == 0x0000 or (status & 0xF000) == 0xB000
+
+
+class Sender(threading.Thread):
+    def __init__(self, config: NodeConfig, destination: Destination, spool: Spool, metrics: NodeMetrics,
+                 stop: threading.Event) -> None:
+        super().__init__(name=f"sender-{destination.name}", daemon=True)
+        self.config, self.destination, self.spool, self.metrics, self.stop_event = (
+            config, destination, spool, metrics, stop)
+        self.wake = threading.Event()
+        self.attempts: dict[str, int] = {}  # file name -> failed attempts since start
+        self.failures = 0  # consecutive failed rounds, for the backoff
+        self.ae = AE(ae_title=config.ae_title)
+        self.ae.acse_timeout = config.acse_timeout
+        self.ae.dimse_timeout = config.dimse_timeout
+        self.ae.network_timeout = config.network_timeout
+        self.ae.add_requested_context(MRImageStorage, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            pending = self.spool.outgoing(self.destination.name)
+            if not pending:
+                self.wake.wait(0.5)
+                self.wake.clear()
+                continue
+            if self.send_round(pending):
+                self.failures = 0
+            else:
+                self.failures += 1
+                delay = backoff_seconds(self.failures, self.config.backoff_initial, self.config.backoff_max)
+                log.info("destination %s: retrying in %.1f s", self.destination.name, delay)
+                self.stop_event.wait(delay)
+
+    def send_round(self, pending: list[Path]) -> bool:
+        """Send `pending` over one association; True if every instance was delivered."""
+        dest = self.destination
+        tls = None
+        if dest.tls_ca is not None:
+            tls = (ssl.create_default_context(cafile=str(dest.tls_ca)), dest.host)
+        assoc = self.ae.associate(dest.host, dest.port, ae_title=dest.ae_title, tls_args=tls)
+        if not assoc.is_established:
+            log.warning("destination %s (%s@%s:%d) did not accept an association", dest.name, dest.ae_title,
+                        dest.host, dest.port)
+            for path in pending:
+                self._failed_attempt(path)
+            return False
+        all_delivered = True
+        try:
+            for path in pending:
+                if self.stop_event.is_set() or not assoc.is_established:
+                    all_delivered = False
+                    break
+                try:
+                    ds = dcmread(path)
+                except FileNotFoundError:  # `spool retry` or another process moved it
+                    continue
+                response = assoc.send_c_store(ds)
+                status = int(response.Status) if "Status" in response else -1
+                if delivered(status):
+                    path.unlink(missing_ok=True)
+                    self.attempts.pop(path.name, None)
+                    self.metrics.sent.labels(destination=dest.name).inc()
+                    log.info("delivered %s to %s (status 0x%04X)", path.stem, dest.name, status)
+                else:
+                    all_delivered = False
+                    log.warning("destination %s answered %s for %s", dest.name,
+                                f"0x{status:04X}" if status >= 0 else "nothing", path.stem)
+                    self._failed_attempt(path)
+        finally:
+            if assoc.is_established:
+                assoc.release()
+        return all_delivered
+
+    def _failed_attempt(self, path: Path) -> None:
+        count = self.attempts.get(path.name, 0) + 1
+        self.attempts[path.name] = count
+        if count > self.config.retries and path.exists():
+            self.spool.move_to_failed(self.destination.name, path)
+            self.attempts.pop(path.name, None)
+            self.metrics.failed.labels(destination=self.destination.name).inc()
+            log.error("gave up on %s for %s after %d attempts; moved to the failed area "
+                      "(`lohires-edge spool retry` re-sends)", path.stem, self.destination.name, count)

@@ -1,0 +1,114 @@
+"""`serve`: start the node's parts in order, run the processing loop, stop cleanly on SIGTERM.
+
+Start: spool -> models -> metrics/health endpoint -> senders -> listener, then READY=1. The processing
+loop runs in the main thread and pings the systemd watchdog, so a hung worker stops the pings and
+systemd restarts the node. SIGTERM/SIGINT: stop accepting associations, finish the slice in hand,
+leave everything else in the spool (it resumes on restart), exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from lohires_edge.backends.base import Backend
+from lohires_edge.backends.selection import open_backend
+from lohires_edge.node.config import ConfigError, NodeConfig
+from lohires_edge.node.health import Health, start_endpoint
+from lohires_edge.node.listener import Listener
+from lohires_edge.node.sender import Sender
+from lohires_edge.node.spool import Spool, SpoolFull
+from lohires_edge.node.telemetry import NodeMetrics
+from lohires_edge.node.worker import Worker
+from lohires_edge.service.notify import Notifier
+
+log = logging.getLogger(__name__)
+
+LOOP_WAIT_S = 0.5  # longest idle wait of the processing loop; bounds watchdog and stop latency
+
+
+def open_spool(config: NodeConfig) -> Spool:
+    return Spool(config.spool_dir, config.spool_quota_bytes, [d.name for d in config.destinations])
+
+
+def load_backends(config: NodeConfig) -> dict[str, Backend]:
+    """One backend per configured sequence; a model whose contract names another sequence is a config error."""
+    backends = {}
+    for index, entry in enumerate(config.models):
+        backend = open_backend(model=entry.path, engine=entry.engine, backend=config.backend,
+                               engines_dir=config.engines_dir, sequence=entry.sequence)
+        if backend.contract.sequence != entry.sequence:
+            raise ConfigError(f"{config.source}: models[{index}]: the model is for {backend.contract.sequence}, "
+                              f"the entry says {entry.sequence}")
+        log.info("model for %s: %s on %s", entry.sequence, backend.contract.model_id, backend.name)
+        backends[entry.sequence] = backend
+    return backends
+
+
+def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
+    notifier = notifier or Notifier()
+    stop = threading.Event()
+    wake = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: (stop.set(), wake.set()))
+
+    spool = open_spool(config)
+    spool.clear_partial_writes()
+    notifier.status("loading models")
+    backends = load_backends(config)
+    metrics, health = NodeMetrics(), Health()
+    _track_queues(metrics, spool)
+    endpoint = (start_endpoint(config.telemetry_host, config.telemetry_port, health, metrics)
+                if config.telemetry_port else None)
+    senders = [Sender(config, d, spool, metrics, stop) for d in config.destinations]
+    for sender in senders:
+        sender.start()
+    listener = Listener(config, spool, metrics, on_stored=wake.set)
+    try:
+        listener.start()
+        health.listening = True
+        notifier.ready()
+        notifier.status(f"serving as {config.ae_title} on port {config.port}")
+        _processing_loop(Worker(spool, backends, metrics), senders, notifier, health, stop, wake)
+    finally:
+        notifier.stopping()
+        health.listening = False
+        listener.stop()
+        stop.set()
+        for sender in senders:
+            sender.join(timeout=config.network_timeout)
+        if endpoint is not None:
+            endpoint.shutdown()
+        for backend in backends.values():
+            backend.close()
+        log.info("stopped; %d instances left in the spool resume on restart", spool.counts().incoming)
+
+
+def _processing_loop(worker: Worker, senders: list[Sender], notifier: Notifier, health: Health,
+                     stop: threading.Event, wake: threading.Event) -> None:
+    def alive() -> bool:
+        notifier.watchdog()
+        health.beat()
+        return not stop.is_set()
+
+    while alive():
+        wake.clear()
+        try:
+            handled = worker.process_pending(keep_going=alive)
+        except SpoolFull as exc:
+            log.error("cannot queue derived instances: %s", exc)
+            handled = 0
+            stop.wait(5 * LOOP_WAIT_S)
+        if handled:
+            for sender in senders:
+                sender.wake.set()
+        else:
+            wake.wait(LOOP_WAIT_S)
+
+
+def _track_queues(metrics: NodeMetrics, spool: Spool) -> None:
+    metrics.track_queue("incoming", lambda: len(spool.incoming()))
+    for name in spool.destinations:
+        metrics.track_queue(f"outgoing/{name}", lambda name=name: len(spool.outgoing(name)))
+        metrics.track_queue(f"failed/{name}", lambda name=name: len(list(spool.failed_dir(name).glob("*.dcm"))))

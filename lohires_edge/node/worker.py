@@ -1,0 +1,74 @@
+"""The processing step: a spooled instance -> decode -> model -> derived instance in each outgoing queue.
+
+Each instance is processed as soon as it is spooled (no waiting for the series to end). The incoming
+file is removed only after the derived instance is durably in every destination's queue, so a crash at
+any point reprocesses it; derived UIDs are deterministic, so that replay gives the same instances.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from io import BytesIO
+from pathlib import Path
+from typing import Callable, Mapping
+
+from pydicom import dcmread
+from pydicom.errors import InvalidDicomError
+
+from lohires_edge.backends.base import Backend
+from lohires_edge.dicom.decode import DecodeError, read_mr_slice
+from lohires_edge.dicom.derive import derive_instance
+from lohires_edge.dicom.uids import InvalidUID
+from lohires_edge.inference import enhance_slices
+from lohires_edge.node.routing import route
+from lohires_edge.node.spool import Spool
+from lohires_edge.node.telemetry import NodeMetrics
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, spool: Spool, backends: Mapping[str, Backend], metrics: NodeMetrics) -> None:
+        self.spool, self.backends, self.metrics = spool, backends, metrics
+
+    def process_pending(self, keep_going: Callable[[], bool] = lambda: True) -> int:
+        """Process every spooled instance (oldest first) while `keep_going()`; returns how many were handled."""
+        handled = 0
+        for path in self.spool.incoming():
+            if not keep_going():
+                break
+            self.process(path)
+            handled += 1
+        return handled
+
+    def process(self, path: Path) -> None:
+        started = time.perf_counter()
+        try:
+            ds = dcmread(path)
+            decision = route(ds, self.backends)
+            if decision.sequence is None:
+                log.warning("passed over instance %s of series %s: %s", ds.SOPInstanceUID, ds.SeriesInstanceUID,
+                            decision.reason)
+                self.metrics.skipped.inc()
+                path.unlink()
+                return
+            backend = self.backends[decision.sequence]
+            (enhanced,) = enhance_slices(backend, [read_mr_slice(ds)])
+            derived = derive_instance(ds, enhanced, backend.contract)
+        except (InvalidDicomError, DecodeError, InvalidUID, ValueError, AttributeError, KeyError) as exc:
+            # Validated at receive time, so this is a file damaged on disk or an unexpected dataset.
+            target = self.spool.quarantine(path)
+            self.metrics.quarantined.inc()
+            log.error("quarantined %s: %s: %s", target.name, type(exc).__name__, exc)
+            return
+        buffer = BytesIO()
+        derived.save_as(buffer, enforce_file_format=True)
+        for destination in self.spool.destinations:
+            self.spool.store_outgoing(destination, derived.SOPInstanceUID, buffer.getvalue())
+        path.unlink()
+        elapsed = time.perf_counter() - started
+        self.metrics.enhanced.labels(sequence=decision.sequence).inc()
+        self.metrics.slice_seconds.observe(elapsed)
+        log.info("enhanced instance %s (%s, %.3f s) -> %s", ds.SOPInstanceUID, decision.reason, elapsed,
+                 derived.SOPInstanceUID)
