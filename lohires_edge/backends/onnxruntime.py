@@ -30,11 +30,11 @@ class OnnxRuntimeBackend(Backend):
             options.intra_op_num_threads = threads
         providers = [CUDA, CPU] if device == "cuda" else [CPU]
         self._session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
-        self._input = self._session.get_inputs()[0].name
+        self.input_name = self._session.get_inputs()[0].name  # for calibration readers
         self._output = self._session.get_outputs()[0].name
         self.name = f"onnxruntime-{device}"
         self.max_batch = None
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        (output,) = self._session.run([self._output], {self._input: self.to_model_layout(batch)})
+        (output,) = self._session.run([self._output], {self.input_name: self.to_model_layout(batch)})
         return self.from_model_layout(output)

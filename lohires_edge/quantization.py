@@ -1,0 +1,147 @@
+"""FP32 ONNX -> explicit (Q/DQ) INT8 ONNX, calibrated on real slices, with its accuracy cost measured first.
+
+Explicit quantization is what TensorRT 10 recommends (its implicit calibrators are deprecated) and what
+TensorRT 8.6 builds too. onnxruntime.quantization does the work: symmetric int8 activations and weights
+(zero point 0, as TensorRT requires), per-channel weights, activation ranges by entropy or percentile
+calibration over slices that went through the one slice mapping. The Q/DQ model is then run with ONNX
+Runtime on the CPU against the FP32 model on held-out slices, and is written only if it stays within the
+thresholds: INT8 accuracy is known before any Jetson is involved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import onnx
+from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.contract import read_contract, write_contract
+from lohires_edge.engine_store import file_sha256
+from lohires_edge.errors import LohiresError
+from lohires_edge.metrics import image_metrics
+from lohires_edge.slice_mapping import to_model_batch
+
+log = logging.getLogger(__name__)
+
+METHODS = {"entropy": CalibrationMethod.Entropy, "percentile": CalibrationMethod.Percentile}
+DEFAULT_CALIBRATION_SLICES = 100
+DEFAULT_HOLDOUT_SLICES = 20
+DEFAULT_MAX_SSIM_DROP = 0.02  # 1 - SSIM(INT8 output, FP32 output), mean over held-out slices
+DEFAULT_MIN_PSNR = 30.0  # dB, INT8 output against FP32 output, over the FP32 output slice's own range
+PERCENTILE = 99.999  # onnxruntime's default for the percentile method
+CALIBRATION_BATCH = 1  # onnxruntime's histogram collector cannot merge batches of different sizes
+QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+
+
+class QuantizationRejected(LohiresError):
+    """The INT8 model lost more accuracy than allowed, so it was not written."""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How closely the INT8 model reproduces the FP32 model on held-out slices (model output domain)."""
+
+    slices: int
+    psnr_mean: float
+    psnr_min: float
+    ssim_mean: float
+    ssim_min: float
+    max_abs_diff: float
+
+    @property
+    def ssim_drop(self) -> float:
+        return 1.0 - self.ssim_mean
+
+
+def is_qdq(model: Path) -> bool:
+    """Whether the ONNX model is already explicitly quantized (holds Q/DQ nodes)."""
+    proto = onnx.load(str(model), load_external_data=False)
+    return any(node.op_type in QDQ_OPS for node in proto.graph.node)
+
+
+class SliceReader(CalibrationDataReader):
+    """Feeds mapped slices to onnxruntime's calibrator in the model's input layout."""
+
+    def __init__(self, backend: OnnxRuntimeBackend, batch: np.ndarray) -> None:
+        self._input = backend.input_name
+        self._batches = [backend.to_model_layout(batch[i:i + CALIBRATION_BATCH])
+                         for i in range(0, len(batch), CALIBRATION_BATCH)]
+        self._next = 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._next >= len(self._batches):
+            return None
+        self._next += 1
+        return {self._input: self._batches[self._next - 1]}
+
+    def rewind(self) -> None:
+        self._next = 0
+
+
+def compare(reference: OnnxRuntimeBackend, candidate: OnnxRuntimeBackend, batch: np.ndarray) -> Agreement:
+    """Per-slice PSNR and SSIM of `candidate`'s outputs against `reference`'s (each slice's own range)."""
+    expected, actual = reference.run(batch), candidate.run(batch)
+    metrics = [image_metrics(e, a) for e, a in zip(expected, actual)]
+    psnr = np.array([m["psnr"] for m in metrics])
+    ssim = np.array([m["ssim"] for m in metrics])
+    return Agreement(slices=len(batch), psnr_mean=float(np.mean(psnr)), psnr_min=float(np.min(psnr)),
+                     ssim_mean=float(np.mean(ssim)), ssim_min=float(np.min(ssim)),
+                     max_abs_diff=float(np.max(np.abs(expected - actual))))
+
+
+def quantize_model(model: Path, output: Path, calibration: Sequence[np.ndarray], holdout: Sequence[np.ndarray],
+                   method: str = "entropy", max_ssim_drop: float = DEFAULT_MAX_SSIM_DROP,
+                   min_psnr: float = DEFAULT_MIN_PSNR) -> Agreement:
+    """Write the Q/DQ INT8 version of `model` to `output` if it agrees with FP32 on `holdout` well enough.
+
+    `calibration` and `holdout` are raw 2D slices (any dtype and shape); both go through the slice mapping.
+    """
+    if method not in METHODS:
+        raise LohiresError(f"unknown calibration method {method!r}; expected one of {', '.join(METHODS)}")
+    if not calibration or not holdout:
+        raise LohiresError("quantization needs calibration slices and held-out slices; give more data")
+    contract = read_contract(model)
+    if is_qdq(model):
+        raise LohiresError(f"{model} is already quantized (it holds Q/DQ nodes); quantize the FP32 model")
+    calib_batch, _ = to_model_batch(calibration, contract.mapping)
+    holdout_batch, _ = to_model_batch(holdout, contract.mapping)
+    fp32 = OnnxRuntimeBackend(model)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent, prefix=".quantize-") as work:
+        prepared, quantized = Path(work) / "prepared.onnx", Path(work) / "int8.onnx"
+        # ONNX shape inference and graph cleanup; the symbolic pass (sympy) adds nothing for fixed H x W.
+        quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
+        log.info("calibrating on %d slices (%s)", len(calibration), method)
+        quantize_static(str(prepared), str(quantized), SliceReader(fp32, calib_batch), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=METHODS[method],
+                        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                                       "CalibPercentile": PERCENTILE})
+        agreement = compare(fp32, OnnxRuntimeBackend(quantized), holdout_batch)
+        log.info("INT8 vs FP32 on %d held-out slices: PSNR %.2f dB (min %.2f), SSIM %.4f (min %.4f)",
+                 agreement.slices, agreement.psnr_mean, agreement.psnr_min, agreement.ssim_mean, agreement.ssim_min)
+        if agreement.ssim_drop > max_ssim_drop or agreement.psnr_mean < min_psnr:
+            raise QuantizationRejected(
+                f"INT8 model differs too much from FP32 on {agreement.slices} held-out slices (SSIM drop "
+                f"{agreement.ssim_drop:.4f}, limit {max_ssim_drop}; PSNR {agreement.psnr_mean:.2f} dB, limit "
+                f"{min_psnr}); not written. Try --method percentile or more calibration slices, or stay on FP32")
+        proto = onnx.load(str(quantized))
+        record = {"format": "QDQ", "weights": "int8 symmetric per-channel", "activations": "int8 symmetric",
+                  "method": method, "calibration_slices": len(calibration), "source_sha256": file_sha256(model),
+                  "int8_vs_fp32": dataclasses.asdict(agreement)}
+        write_contract(proto, dataclasses.replace(
+            contract, extra={**contract.extra, "quantization": json.dumps(record, sort_keys=True)}))
+        onnx.save(proto, str(quantized))
+        os.replace(quantized, output)
+    return agreement

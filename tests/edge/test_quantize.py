@@ -1,0 +1,112 @@
+"""`lohires-edge quantize`: a real Q/DQ INT8 model from real calibration slices, written only within thresholds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.contract import read_contract
+from lohires_edge.engine_store import file_sha256
+from lohires_edge.errors import LohiresError
+from lohires_edge.quantization import is_qdq, quantize_model
+from lohires_edge.slice_mapping import to_model_batch
+from lohires_edge.volumes import VolumeError, sample_slices
+from tests.conftest import program
+from tests.dicom.series import mr_series, write_series
+from tests.edge.phantoms import phantom_volume, write_nifti
+
+
+@pytest.fixture(scope="module")
+def calib_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("calib")
+    for subject in range(2):
+        write_nifti(folder / f"POCEMR{subject:03d}_T1.nii.gz", phantom_volume(slices=12, seed=subject))
+    return folder
+
+
+def edge(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([program("lohires-edge"), *map(str, args)], capture_output=True, text=True)
+
+
+def test_quantize_writes_a_symmetric_per_channel_qdq_model(tiny_model, calib_dir, tmp_path):
+    out = tmp_path / "tiny.int8.onnx"
+    result = edge("quantize", tiny_model, "--calib", calib_dir, "-o", out, "--calib-slices", "12",
+                  "--holdout-slices", "6")
+    assert result.returncode == 0, result.stderr
+    assert "INT8 vs FP32 on 6 held-out slices" in result.stdout
+
+    proto = onnx.load(str(out))
+    assert is_qdq(out)
+    inits = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
+    dequant = [n for n in proto.graph.node if n.op_type == "DequantizeLinear"]
+    zero_points = [inits[n.input[2]] for n in dequant if len(n.input) > 2 and n.input[2] in inits]
+    assert zero_points and all(z.dtype == np.int8 and not z.any() for z in zero_points)
+    producer = {n.output[0]: n for n in dequant}
+    convs = [n for n in proto.graph.node if n.op_type in ("Conv", "ConvTranspose")]
+    assert len(convs) >= 4
+    for conv in convs:  # one weight scale per output channel (axis 0 for Conv, 1 for ConvTranspose)
+        weights = producer[conv.input[1]]
+        q_weights, scales = inits[weights.input[0]], inits[weights.input[1]]
+        assert q_weights.dtype == np.int8
+        assert scales.shape == (q_weights.shape[0 if conv.op_type == "Conv" else 1],)
+
+    contract = read_contract(out)
+    assert contract.model_name == "tiny" and contract.input_size == 32
+    record = json.loads(contract.extra["quantization"])
+    assert record["calibration_slices"] == 12 and record["method"] == "entropy"
+    assert record["source_sha256"] == file_sha256(tiny_model)
+
+    slices = [phantom_volume(slices=3, seed=9)[:, :, k] for k in (1, 2)]
+    batch, _ = to_model_batch(slices, contract.mapping)
+    fp32, int8 = OnnxRuntimeBackend(tiny_model).run(batch), OnnxRuntimeBackend(out).run(batch)
+    assert not np.array_equal(fp32, int8)  # really quantized
+    assert np.max(np.abs(fp32 - int8)) < 0.05
+
+
+def test_quantize_refuses_past_the_threshold_and_writes_nothing(tiny_model, calib_dir, tmp_path):
+    out = tmp_path / "tiny.int8.onnx"
+    result = edge("quantize", tiny_model, "--calib", calib_dir, "-o", out, "--calib-slices", "8",
+                  "--holdout-slices", "4", "--min-psnr", "200", "--method", "percentile")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "differs too much from FP32" in result.stderr and "not written" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_calibration_from_a_dicom_series(tiny_model, tmp_path):
+    write_series(mr_series(slices=6, rows=28, cols=24), tmp_path / "series")
+    calibration, holdout = sample_slices(tmp_path / "series", 4, 2)
+    agreement = quantize_model(tiny_model, tmp_path / "q.onnx", calibration, holdout)
+    assert agreement.slices == 2 and (tmp_path / "q.onnx").is_file()
+
+
+def test_sampling_skips_empty_slices_and_other_sequences(tmp_path):
+    write_nifti(tmp_path / "POCEMR000_T1.nii.gz", phantom_volume(slices=5))  # slice 0 is empty
+    write_nifti(tmp_path / "POCEMR000_T2.nii.gz", phantom_volume(slices=40))
+    calibration, holdout = sample_slices(tmp_path, 3, 1, sequence="T1")
+    assert len(calibration) == 3 and len(holdout) == 1
+    assert all(np.ptp(s) > 0 for s in calibration + holdout)
+    with pytest.raises(VolumeError, match="has 4 usable slices"):
+        sample_slices(tmp_path, 4, 1, sequence="T1")
+
+
+def test_sampling_prefers_the_low_field_folder(tmp_path):
+    write_nifti((tmp_path / "Low_field").mkdir() or tmp_path / "Low_field" / "POCEMR000_T1.nii.gz",
+                phantom_volume(slices=3))
+    write_nifti((tmp_path / "High_field").mkdir() or tmp_path / "High_field" / "POCEMR000_T1.nii.gz",
+                phantom_volume(slices=30))
+    with pytest.raises(VolumeError, match="has 2 usable slices"):
+        sample_slices(tmp_path, 3, 0, sequence="T1")
+
+
+def test_an_already_quantized_model_is_refused(tiny_model, calib_dir, tmp_path):
+    calibration, holdout = sample_slices(calib_dir, 4, 2)
+    quantize_model(tiny_model, tmp_path / "q.onnx", calibration, holdout)
+    with pytest.raises(LohiresError, match="already quantized"):
+        quantize_model(tmp_path / "q.onnx", tmp_path / "qq.onnx", calibration, holdout)
