@@ -6,16 +6,22 @@ from pathlib import Path
 
 import click
 
-from lohires_edge.cli.support import not_landed
+from trainer.simulate import SEQUENCES, simulate_dataset
+from trainer.simulate.dataset import parse_sequences
 
 
 @click.command("simulate")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--subjects", required=True, type=click.IntRange(1, 999), help="Number of simulated subjects.")
-@click.option("--sequences", default="T1,T2,FLAIR", show_default=True, help="Comma-separated sequences.")
+@click.option("--sequences", default=",".join(SEQUENCES), show_default=True, help="Comma-separated sequences.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same files.")
 @click.option("--dicom-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each native 64 mT acquisition as a DICOM series here.")
 def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None) -> None:
     """Write OUT/Low_field and OUT/High_field NIfTI pairs for N simulated subjects."""
-    raise not_landed("simulate", "simulator")
+    names = parse_sequences(sequences)
+    with click.progressbar(length=subjects * len(names), label="simulating", file=click.get_text_stream("stderr"),
+                           show_pos=True) as bar:
+        written = simulate_dataset(out, subjects, names, seed=seed, dicom_dir=dicom_dir, progress=bar.update)
+    click.echo(f"wrote {len(written)} pairs to {out / 'Low_field'} and {out / 'High_field'}"
+               + (f", and {len(written)} DICOM series to {dicom_dir}" if dicom_dir else ""))

@@ -1,0 +1,122 @@
+"""`simulate_dataset`: paired 64 mT / 3 T subjects in the layout the trainer reads, plus scanner series.
+
+OUT/Low_field/POCEMR001_T1.nii.gz  the 64 mT acquisition resampled onto the 3 T grid
+OUT/High_field/POCEMR001_T1.nii.gz the 3 T reference
+DICOM_DIR/POCEMR001_T1/0001.dcm ... the native 64 mT acquisition, one instance per slice
+
+Randomness is drawn per subject (and per subject and sequence) from the seed, so subject 3 of a 10-subject
+run is the same as subject 3 of a 5-subject run, and a sequence subset gives the same volumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from lohires_edge.errors import LohiresError
+from trainer.simulate import acquisition, dicom_series, nifti, registration
+from trainer.simulate.geometry import SIZES, Geometry
+from trainer.simulate.phantom import random_anatomy, tissue_fractions
+from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, SEQUENCES, protocol
+
+LOW_FIELD_DIR, HIGH_FIELD_DIR = "Low_field", "High_field"
+SUBJECT_PREFIX = "POCEMR"
+# Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
+WHITE_MATTER_VALUE = 1000.0
+_SEQUENCE_STREAM = {"T1": 1, "T2": 2, "FLAIR": 3}  # fixed per name, so sequence subsets reproduce
+
+
+@dataclass(frozen=True)
+class SimulatedSeries:
+    """What was written for one subject and sequence."""
+
+    subject: str
+    sequence: str
+    low_field: Path
+    high_field: Path
+    dicom_dir: Path | None
+
+
+def subject_id(number: int) -> str:
+    return f"{SUBJECT_PREFIX}{number:03d}"
+
+
+def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUENCES, seed: int = 0,
+                     dicom_dir: Path | None = None, progress: Callable[[int], None] | None = None,
+                     size: str | Geometry = "full", lesions: bool = True) -> list[SimulatedSeries]:
+    """Simulate `subjects` subjects (POCEMR001...) for `sequences`; returns one record per subject and sequence.
+
+    size: "full" (3 T 1 mm isotropic, 200 x 200 x 150; 64 mT 1.6 x 1.6 x 5 mm, 125 x 125 x 30) or
+    "small" (64 x 64 x 50 and 40 x 40 x 10 voxels, well under a second per subject, for tests), or a
+    `Geometry`. progress, when given, is called with 1 after each subject and sequence is written
+    (subjects * len(sequences) calls). lesions=False makes every subject lesion-free.
+    """
+    geometry = _geometry(size)
+    sequences = parse_sequences(sequences)
+    if subjects < 1 or subjects > 999:
+        raise LohiresError(f"--subjects must be between 1 and 999 (subject ids are {SUBJECT_PREFIX}001-999), "
+                           f"got {subjects}")
+    out = Path(out)
+    written = []
+    for number in range(1, subjects + 1):
+        subject = subject_id(number)
+        anatomy = random_anatomy(np.random.default_rng([seed, number, 0]), lesions=lesions)
+        fractions = tissue_fractions(anatomy, geometry)
+        for sequence in sequences:
+            written.append(_simulate_series(out, subject, sequence, fractions, geometry,
+                                            np.random.default_rng([seed, number, _SEQUENCE_STREAM[sequence]]),
+                                            dicom_dir, seed))
+            if progress is not None:
+                progress(1)
+    return written
+
+
+def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarray, geometry: Geometry,
+                     rng: np.random.Generator, dicom_dir: Path | None, seed: int) -> SimulatedSeries:
+    low_protocol, high_protocol = protocol(sequence, LOW_FIELD_T), protocol(sequence, HIGH_FIELD_T)
+    name = f"{subject}_{sequence}.nii.gz"
+
+    high = acquisition.high_field_image(fractions, high_protocol, rng)
+    high_path = out / HIGH_FIELD_DIR / name
+    nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(), f"lohires-edge sim 3T {sequence}")
+
+    native = _stored(acquisition.low_field_acquisition(fractions, low_protocol, geometry, rng), np.uint16)
+    misregistration = registration.residual_misregistration(geometry, rng)
+    low = registration.to_high_grid(native.astype(np.float32), geometry, misregistration)
+    low_path = out / LOW_FIELD_DIR / name
+    nifti.write_volume(low_path, _stored(low, np.int16, scale=1.0), geometry.high_affine(),
+                       f"lohires-edge sim 64mT {sequence} on 3T grid")
+
+    series_dir = None
+    if dicom_dir is not None:
+        series_dir = Path(dicom_dir) / f"{subject}_{sequence}"
+        dicom_series.write_series(series_dir, native, geometry.low_affine(), low_protocol, subject, seed)
+    return SimulatedSeries(subject, sequence, low_path, high_path, series_dir)
+
+
+def _stored(image: np.ndarray, dtype: type, scale: float = WHITE_MATTER_VALUE) -> np.ndarray:
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(image * np.float32(scale)), 0, info.max).astype(dtype)
+
+
+def _geometry(size: str | Geometry) -> Geometry:
+    if isinstance(size, Geometry):
+        return size
+    try:
+        return SIZES[size]
+    except KeyError:
+        raise LohiresError(f"unknown simulation size {size!r}; use one of {', '.join(SIZES)}") from None
+
+
+def parse_sequences(sequences: Sequence[str] | str) -> tuple[str, ...]:
+    """Sequence names from a list or a comma-separated string, upper-cased, duplicates dropped."""
+    names = [s.strip().upper() for s in (sequences.split(",") if isinstance(sequences, str) else sequences)]
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in SEQUENCES]
+    if unknown or not names:
+        raise LohiresError(f"unknown sequence(s) {', '.join(unknown) or '(none given)'}; "
+                           f"choose from {','.join(SEQUENCES)}")
+    return tuple(dict.fromkeys(names))

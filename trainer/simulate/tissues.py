@@ -1,0 +1,59 @@
+"""Tissue relaxation and proton density, with T1 as a function of field strength.
+
+T1 (grey matter, white matter, fat) is the table `lowfieldsim` (USC MREL) uses, from D. G. Nishimura,
+*Principles of Magnetic Resonance Imaging*, at 0.1, 0.2, 0.3, 0.4, 0.5, 1, 1.5 and 3 T; T1 shortens as the
+field drops. Between table fields we interpolate linearly in log(T1) over log(B0); below 0.1 T (64 mT is
+below the table) we extend the 0.1-0.2 T power law, which gives WM 0.27 s and GM 0.35 s at 64 mT. T2 is
+taken as field-independent (same source). docs/simulator.md lists every number and its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TABLE_FIELDS_T = (0.1, 0.2, 0.3, 0.4, 0.5, 1.0, 1.5, 3.0)
+# Nishimura via lowfieldsim (lowfieldgen.m), seconds.
+_T1_WM = (0.31, 0.39, 0.45, 0.49, 0.53, 0.68, 0.78, 1.08)
+_T1_GM = (0.40, 0.49, 0.55, 0.61, 0.65, 0.82, 0.92, 1.82)
+_T1_FAT = (0.17, 0.18, 0.20, 0.21, 0.22, 0.24, 0.26, 0.30)
+_T1_CSF = (4.3,) * len(TABLE_FIELDS_T)  # free water: field-independent over this range (FSL asl_calib 3 T value)
+LESION_T1_FACTOR = 1.5  # white-matter lesions: longer T1 than normal-appearing WM (assumption, see docs)
+
+
+@dataclass(frozen=True)
+class Tissue:
+    name: str
+    proton_density: float  # relative to pure water
+    t2_s: float
+    t1_table_s: tuple[float, ...]  # at TABLE_FIELDS_T
+
+    def t1_s(self, field_t: float) -> float:
+        """T1 at `field_t` tesla: log-log interpolation in the table, power-law extension outside it."""
+        if field_t <= 0:
+            raise ValueError(f"field strength must be positive, got {field_t} T")
+        log_b = np.log(TABLE_FIELDS_T)
+        log_t1 = np.log(self.t1_table_s)
+        x = np.log(field_t)
+        if x <= log_b[0]:
+            i = 0
+        elif x >= log_b[-1]:
+            i = len(log_b) - 2
+        else:
+            i = int(np.searchsorted(log_b, x)) - 1
+        slope = (log_t1[i + 1] - log_t1[i]) / (log_b[i + 1] - log_b[i])
+        return float(np.exp(log_t1[i] + slope * (x - log_b[i])))
+
+
+# Proton densities: GM 0.78, WM 0.65, CSF 0.97 are the brain water densities of Ernst et al. 1993 (as
+# tabulated by FSL-MRS); fat 0.9, lesion 0.75 and the T2 of CSF and lesions are assumptions (see docs).
+WHITE_MATTER = Tissue("white matter", 0.65, 0.092, _T1_WM)
+GREY_MATTER = Tissue("grey matter", 0.78, 0.100, _T1_GM)
+CSF = Tissue("CSF", 0.97, 2.0, _T1_CSF)
+FAT = Tissue("fat", 0.90, 0.085, _T1_FAT)  # scalp and skull marrow
+LESION = Tissue("WM lesion", 0.75, 0.180, tuple(LESION_T1_FACTOR * t for t in _T1_WM))
+BONE = Tissue("cortical bone", 0.0, 0.0005, _T1_FAT)  # T2 well under 1 ms: no signal at these echo times
+
+# The order of the phantom's fraction maps.
+TISSUES = (WHITE_MATTER, GREY_MATTER, CSF, FAT, LESION, BONE)
