@@ -1,0 +1,63 @@
+"""The node end to end: dcmtk's storescu as the scanner, dcmtk's storescp as the destination."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from pydicom import dcmread
+
+from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.contract import read_contract
+from lohires_edge.dicom.decode import read_mr_slice
+from lohires_edge.dicom.uids import derived_uid
+from lohires_edge.inference import enhance_slices
+from tests.conftest import require_programs
+from tests.dicom.series import PATIENT_ID, PATIENT_NAME, mr_series, write_series
+from tests.node.peers import (echoscu, free_port, http_get, node_config, running_node, storescp, storescu,
+                              wait_for)
+
+pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
+
+
+def test_series_in_derived_series_out(tiny_model, tmp_path):
+    require_programs("storescp", "storescu", "echoscu")
+    series = mr_series(4, rows=40, cols=36)
+    files = write_series(series, tmp_path / "scanner")
+    config, ports = node_config(tmp_path, tiny_model, free_port())
+    log = tmp_path / "node.log"
+    with storescp(ports["dest"], tmp_path / "dest") as received, running_node(config, ports, log):
+        assert echoscu(ports["dicom"]).returncode == 0
+        result = storescu(ports["dicom"], files)
+        assert result.returncode == 0, result.stderr
+        arrived = wait_for(lambda: len(list(received.iterdir())) == 4 and list(received.iterdir()), 60,
+                           "4 derived instances at storescp")
+        sent = r'^lohires_sent_instances_total\{destination="DEST"\} 4\.0$'  # counted after storescp's answer
+        metrics = wait_for(lambda: re.search(sent, http_get(ports["http"], "/metrics")[1], re.M) and
+                           http_get(ports["http"], "/metrics")[1], 30, "the sent counter")
+        assert re.search(r"^lohires_received_instances_total 4\.0$", metrics, re.M)
+        assert re.search(r"^lohires_slice_seconds_count 4\.0$", metrics, re.M)
+
+    contract = read_contract(tiny_model)
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        expected_pixels = enhance_slices(backend, [read_mr_slice(s) for s in series])
+    derived = {ds.SourceImageSequence[0].ReferencedSOPInstanceUID: ds for ds in map(dcmread, arrived)}
+    assert set(derived) == {s.SOPInstanceUID for s in series}
+    for source, expected in zip(series, expected_pixels):
+        out = derived[source.SOPInstanceUID]
+        assert out.SOPInstanceUID == derived_uid(source.SOPInstanceUID, contract.model_id, "instance")
+        assert out.SeriesInstanceUID == derived_uid(source.SeriesInstanceUID, contract.model_id, "series")
+        assert out.StudyInstanceUID == source.StudyInstanceUID
+        assert list(out.ImageType)[:2] == ["DERIVED", "SECONDARY"]
+        assert (out.Rows, out.Columns) == (40, 36)
+        assert list(out.PixelSpacing) == list(source.PixelSpacing)
+        assert list(out.ImagePositionPatient) == list(source.ImagePositionPatient)
+        assert int(np.abs(out.pixel_array.astype(int) - expected.astype(int)).max()) <= 1
+        assert not np.array_equal(out.pixel_array, read_mr_slice(source))
+
+    text = log.read_text()
+    assert "enhanced instance" in text
+    assert PATIENT_NAME.split("^")[0] not in text and PATIENT_ID not in text
+    assert not list((tmp_path / "spool" / "incoming").iterdir())
+    assert not list((tmp_path / "spool" / "outgoing" / "DEST").iterdir())
