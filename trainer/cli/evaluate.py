@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from lohires_edge.cli.support import not_landed
-
 
 @click.command("evaluate")
 @click.argument("model", type=click.Path(exists=True, path_type=Path))
@@ -16,5 +14,41 @@ from lohires_edge.cli.support import not_landed
 @click.option("--csv", "csv_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), help="Write enhanced NIfTI here.")
 def command(model: Path, data: Path, sequence: str, csv_path: Path, outputs: Path | None) -> None:
-    """Evaluate MODEL (a run directory or an ONNX file) on the pairs in DATA."""
-    raise not_landed("evaluate", "trainer")
+    """Evaluate MODEL (a run directory or an ONNX file) on the pairs in DATA.
+
+    Writes CSV (the model against 3 T, the seed's columns), CSV's *_input twin (the untouched 64 mT
+    input against 3 T) and *_medical (SNR, CNR, ... of enhanced, input and reference).
+    """
+    from lohires_edge.errors import LohiresError
+    from trainer.evaluation import evaluate_subject, summary, write_csvs
+    from trainer.pairs import check_grids, find_pairs
+
+    backend = _open_model(model)
+    if backend.contract.sequence != sequence:
+        raise LohiresError(f"{model} is a {backend.contract.sequence} model, not {sequence}; pass "
+                           f"--sequence {backend.contract.sequence} or another model")
+    pairs = find_pairs(data, sequence)
+    check_grids(pairs)
+    results = []
+    with click.progressbar(pairs, label="evaluating", item_show_func=lambda p: p.subject if p else "") as bar:
+        for pair in bar:
+            results.append(evaluate_subject(backend, pair, outputs))
+    for path in write_csvs(results, csv_path):
+        click.echo(f"wrote {path}")
+    click.echo(summary(results))
+
+
+def _open_model(model: Path):  # -> Backend (lazy imports keep `--help` fast)
+    if model.is_dir():
+        from lohires_edge.contract import ModelContract
+        from trainer.keras_backend import KerasBackend
+        from trainer.run_dir import RunDir
+        from trainer.training import rebuild_generator
+
+        generator, config = rebuild_generator(RunDir(model))
+        contract = ModelContract(sequence=config.sequence, mapping=config.mapping_params,
+                                 model_name=config.model_name, model_version=config.model_version)
+        return KerasBackend(generator, contract)
+    from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+
+    return OnnxRuntimeBackend(model)
