@@ -57,6 +57,7 @@ class Manifest:
     build_seconds: float
     accuracy: dict[str, float] = field(default_factory=dict)  # engine vs ONNX Runtime on calibration slices
     source_model: str = ""  # file name only, for people reading the manifest
+    checked_on: str = ""  # what the accuracy was measured on
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -73,6 +74,7 @@ class Manifest:
             "built_at": self.built_at,
             "build_seconds": self.build_seconds,
             "accuracy_vs_onnxruntime": self.accuracy,
+            "checked_on": self.checked_on,
         }
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
@@ -110,7 +112,7 @@ class Manifest:
                    platform=platform, max_batch=data["max_batch"], built_at=str(data["built_at"]),
                    build_seconds=float(data["build_seconds"]),
                    accuracy={k: float(v) for k, v in data.get("accuracy_vs_onnxruntime", {}).items()},
-                   source_model=str(data.get("source_model", "")))
+                   source_model=str(data.get("source_model", "")), checked_on=str(data.get("checked_on", "")))
 
 
 def file_sha256(path: Path) -> str:
@@ -156,8 +158,8 @@ def write_engine(store: Path, plan: bytes, manifest: Manifest) -> Path:
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
     path = store / f"{engine_stem(manifest.model_sha256, manifest.precision, manifest.platform)}.plan"
-    _write_atomic(path, plan)
-    _write_atomic(manifest_path(path), manifest.to_json().encode())
+    write_file_atomically(path, plan)
+    write_file_atomically(manifest_path(path), manifest.to_json().encode())
     return path
 
 
@@ -188,7 +190,8 @@ def _entries(store: Path) -> Iterator[tuple[Path, Manifest]]:
             log.warning("skipping engine %s: %s", plan.name, exc)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """Write a whole file or nothing: a crash never leaves a half-written engine, manifest or cache."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -24,11 +23,11 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from lohires_edge.agreement import compare
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract, write_contract
 from lohires_edge.engine_store import file_sha256
 from lohires_edge.errors import LohiresError
-from lohires_edge.metrics import image_metrics
 from lohires_edge.slice_mapping import to_model_batch
 
 log = logging.getLogger(__name__)
@@ -45,22 +44,6 @@ QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 
 class QuantizationRejected(LohiresError):
     """The INT8 model lost more accuracy than allowed, so it was not written."""
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """How closely the INT8 model reproduces the FP32 model on held-out slices (model output domain)."""
-
-    slices: int
-    psnr_mean: float
-    psnr_min: float
-    ssim_mean: float
-    ssim_min: float
-    max_abs_diff: float
-
-    @property
-    def ssim_drop(self) -> float:
-        return 1.0 - self.ssim_mean
 
 
 def is_qdq(model: Path) -> bool:
@@ -86,17 +69,6 @@ class SliceReader(CalibrationDataReader):
 
     def rewind(self) -> None:
         self._next = 0
-
-
-def compare(reference: OnnxRuntimeBackend, candidate: OnnxRuntimeBackend, batch: np.ndarray) -> Agreement:
-    """Per-slice PSNR and SSIM of `candidate`'s outputs against `reference`'s (each slice's own range)."""
-    expected, actual = reference.run(batch), candidate.run(batch)
-    metrics = [image_metrics(e, a) for e, a in zip(expected, actual)]
-    psnr = np.array([m["psnr"] for m in metrics])
-    ssim = np.array([m["ssim"] for m in metrics])
-    return Agreement(slices=len(batch), psnr_mean=float(np.mean(psnr)), psnr_min=float(np.min(psnr)),
-                     ssim_mean=float(np.mean(ssim)), ssim_min=float(np.min(ssim)),
-                     max_abs_diff=float(np.max(np.abs(expected - actual))))
 
 
 def quantize_model(model: Path, output: Path, calibration: Sequence[np.ndarray], holdout: Sequence[np.ndarray],

@@ -23,14 +23,14 @@ log = logging.getLogger(__name__)
 
 TENSORRT_HINT = "install JetPack's python3-libnvinfer (TensorRT's Python bindings)"
 PYCUDA_HINT = "install pycuda with `pip install .[trt]`"
+WITHOUT = "on a box without it, run models with --backend onnxruntime"
 
 
 def import_tensorrt() -> ModuleType:
     try:
         import tensorrt
     except ImportError:
-        raise BackendUnavailable(f"TensorRT is not installed here; {TENSORRT_HINT}, or use --backend onnxruntime") \
-            from None
+        raise BackendUnavailable(f"TensorRT is not installed here: {TENSORRT_HINT}; {WITHOUT}") from None
     return tensorrt
 
 
@@ -39,16 +39,15 @@ def import_pycuda() -> Any:
     try:
         import pycuda.driver as cuda
     except ImportError:
-        raise BackendUnavailable(f"pycuda is not installed here; {PYCUDA_HINT}, or use --backend onnxruntime") \
-            from None
+        raise BackendUnavailable(f"pycuda is not installed here: {PYCUDA_HINT}; {WITHOUT}") from None
     try:
         cuda.init()
         count = cuda.Device.count()
     except cuda.Error as exc:
-        raise BackendUnavailable(f"no usable CUDA driver here ({exc}); TensorRT needs an NVIDIA GPU, "
-                                 "use --backend onnxruntime") from None
+        raise BackendUnavailable(f"no usable CUDA driver here ({exc}): TensorRT needs an NVIDIA GPU; {WITHOUT}") \
+            from None
     if count == 0:
-        raise BackendUnavailable("no NVIDIA GPU here; TensorRT needs one, use --backend onnxruntime")
+        raise BackendUnavailable(f"no NVIDIA GPU here: TensorRT needs one; {WITHOUT}")
     return cuda
 
 
