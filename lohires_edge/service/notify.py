@@ -44,8 +44,12 @@ class Notifier:
         self.send("STATUS=" + " ".join(text.split()))
 
     def watchdog(self) -> None:
-        """Proof of life; call it from the processing loop, at least every `watchdog_interval` seconds."""
-        self.send("WATCHDOG=1")
+        """Proof of life; call it from the processing loop, at least every `watchdog_interval` seconds.
+
+        Nothing is sent when no watchdog is meant for this process (see `watchdog_interval`).
+        """
+        if self.watchdog_interval is not None:
+            self.send("WATCHDOG=1")
 
     def stopping(self) -> None:
         """Shutdown has begun (SIGTERM): systemd waits for the exit instead of counting a failure."""

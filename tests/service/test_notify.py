@@ -9,7 +9,7 @@ from lohires_edge.service.notify import Notifier
 
 
 def test_each_notification_is_one_datagram_in_order(notify_socket):
-    notifier = Notifier({"NOTIFY_SOCKET": notify_socket.address})
+    notifier = Notifier({"NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "1000000"})
     assert notifier.enabled
     notifier.status("building engine")
     notifier.ready()
@@ -57,8 +57,21 @@ def test_watchdog_interval_is_half_of_watchdog_usec():
     assert Notifier({"WATCHDOG_USEC": "20000000", "WATCHDOG_PID": str(os.getpid())}).watchdog_interval == 10.0
 
 
-def test_watchdog_meant_for_another_process_is_off():
-    assert Notifier({"WATCHDOG_USEC": "20000000", "WATCHDOG_PID": str(os.getpid() + 1)}).watchdog_interval is None
+def test_watchdog_meant_for_another_process_is_off(notify_socket):
+    # A child that inherited its parent's variables must not ping on the parent's behalf.
+    notifier = Notifier({"NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "20000000",
+                         "WATCHDOG_PID": str(os.getpid() + 1)})
+    assert notifier.watchdog_interval is None
+    notifier.watchdog()
+    notifier.status("still here")
+    assert notify_socket.receive() == "STATUS=still here"
+
+
+def test_no_watchdog_pings_without_watchdog_usec(notify_socket):
+    notifier = Notifier({"NOTIFY_SOCKET": notify_socket.address})
+    notifier.watchdog()
+    notifier.ready()
+    assert notify_socket.receive() == "READY=1"
 
 
 def test_no_or_bad_watchdog_usec_means_no_watchdog(caplog):

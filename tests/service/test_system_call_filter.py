@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 from lohires_edge.service.install import UNIT_NAME, source_dir
-from tests.service.syscalls import allowed_by, strace_command, traced
+from tests.service.syscalls import allowed_calls, strace_command, traced_calls
 
 INFERENCE = """
 import sys
@@ -28,13 +28,13 @@ ROOT_ONLY = {"fchown"}
 
 
 def test_cpu_inference_makes_only_allowed_system_calls(tiny_model, tmp_path):
-    allowed = allowed_by(source_dir() / UNIT_NAME)
-    summary = tmp_path / "strace.txt"
+    allowed = allowed_calls(source_dir() / UNIT_NAME)
+    trace = tmp_path / "strace.txt"
     env = {**os.environ, "HOME": str(tmp_path)}  # the service's HOME is its state directory
-    result = subprocess.run([*strace_command(summary), sys.executable, "-c", INFERENCE, str(tiny_model)],
+    result = subprocess.run([*strace_command(trace), sys.executable, "-c", INFERENCE, str(tiny_model)],
                             capture_output=True, text=True, env=env)
     assert result.returncode == 0 and result.stdout.strip() == "3", result.stderr
-    used = traced(summary)
+    used = traced_calls(trace)
     assert {"openat", "mmap", "read"} <= used  # the trace saw the run
     forbidden = used - allowed - (ROOT_ONLY if os.geteuid() == 0 else set())
     assert forbidden == set()
