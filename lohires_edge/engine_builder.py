@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from skimage.data import shepp_logan_phantom
 
+from lohires_edge.agreement import compare
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.backends.tensorrt import TensorRTBackend, detect_platform, import_tensorrt
 from lohires_edge.contract import read_contract
 from lohires_edge.engine_store import PRECISIONS, Manifest, file_sha256, write_engine, write_file_atomically
 from lohires_edge.errors import LohiresError
-from lohires_edge.agreement import compare
 from lohires_edge.quantization import is_qdq
 from lohires_edge.slice_mapping import to_model_batch
 
@@ -69,13 +68,6 @@ def build_engine(model: Path, precision: str, store: Path, check_slices: Sequenc
                         build_seconds=round(build_seconds, 2), accuracy=dataclasses.asdict(agreement),
                         source_model=Path(built_from or model).name, checked_on=checked_on)
     return write_engine(store, plan, manifest)
-
-
-def phantom_slices(count: int, seed: int = 0) -> list[np.ndarray]:
-    """Shepp-Logan phantoms (scikit-image) at varied brightness and noise: check data when no --calib is given."""
-    rng = np.random.default_rng(seed)
-    base = shepp_logan_phantom()
-    return [(base * rng.uniform(200, 2000) + rng.normal(20, 5, base.shape)).clip(0) for _ in range(count)]
 
 
 def _build(trt: Any, model: Path, precision: str, max_batch: int, size: int, layout: str, cache_path: Path,

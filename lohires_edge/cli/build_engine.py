@@ -9,7 +9,8 @@ import click
 from lohires_edge.backends.tensorrt import detect_platform
 from lohires_edge.cli.quantize import calib_slices_option
 from lohires_edge.contract import read_contract
-from lohires_edge.engine_builder import build_engine, phantom_slices
+from lohires_edge.engine_builder import build_engine
+from lohires_edge.phantom import phantom_slices
 from lohires_edge.engine_store import file_sha256
 from lohires_edge.quantization import is_qdq, quantize_model
 from lohires_edge.volumes import sample_slices

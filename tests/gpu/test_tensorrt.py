@@ -15,7 +15,8 @@ from lohires_edge.backends.base import BackendUnavailable
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.backends.selection import open_backend
 from lohires_edge.backends.tensorrt import TensorRTBackend, detect_platform
-from lohires_edge.engine_builder import build_engine, phantom_slices
+from lohires_edge.engine_builder import build_engine
+from lohires_edge.phantom import phantom_slices
 from lohires_edge.engine_store import EngineStoreError, file_sha256, manifest_path, read_manifest
 from lohires_edge.inference import enhance_slices
 from lohires_edge.quantization import quantize_model
