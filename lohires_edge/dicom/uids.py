@@ -7,7 +7,7 @@ has checked it against the DICOM UID syntax (digits and dots, at most 64 charact
 
 from __future__ import annotations
 
-from pydicom.uid import UID, generate_uid
+from pydicom.uid import RE_VALID_UID, UID, generate_uid
 
 from lohires_edge.errors import LohiresError
 
@@ -18,11 +18,11 @@ class InvalidUID(LohiresError):
 
 def require_valid_uid(value: object, what: str) -> UID:
     """`value` as a UID if it is a valid one; InvalidUID naming `what` otherwise."""
-    uid = UID(str(value)) if value is not None else UID("")
-    if not uid or not uid.is_valid:
-        shown = str(value)[:70] if value is not None else "nothing"
-        raise InvalidUID(f"{what} {shown!r} is not a valid DICOM UID (digits and dots, at most 64 characters)")
-    return uid
+    text = "" if value is None else str(value)
+    if len(text) > 64 or not RE_VALID_UID.match(text):  # checked before UID(), which warns on bad values
+        shown = repr(text[:70]) if value is not None else "missing"
+        raise InvalidUID(f"{what} {shown} is not a valid DICOM UID (digits and dots, at most 64 characters)")
+    return UID(text)
 
 
 def derived_uid(source_uid: str, model_id: str, kind: str) -> UID:

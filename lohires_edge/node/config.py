@@ -25,6 +25,7 @@ T = TypeVar("T")
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # DICOM AE: 16 chars, no backslash or control chars
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a destination's spool folder name
 BACKENDS = ("auto", "onnxruntime", "tensorrt")
+_KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
 class ConfigError(LohiresError):
@@ -135,7 +136,7 @@ class _Reader:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(name, f"must be a {kind.__name__}, got {value!r}")
+            raise self.fail(name, f"must be {_KINDS[kind]}, got {value!r}")
         problem = check(value) if check else None
         if problem:
             raise self.fail(name, problem)

@@ -43,7 +43,7 @@ def sequence_from_timing(ds: Dataset) -> str | None:
     if ti:  # other inversion recovery (STIR, IR-prepared T1): the names must say which
         return None
     if tr is not None and te is not None:
-        if tr <= 1000 and te <= 30:
+        if 300 <= tr <= 1000 and te <= 30:  # short-TR gradient echo (TR < 300) is not called T1 here
             return "T1"
         if tr >= 2000 and te >= 70:
             return "T2"
