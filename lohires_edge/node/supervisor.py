@@ -68,8 +68,8 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
     try:
         listener.start()
         health.listening = True
-        notifier.ready()
         notifier.status(f"serving as {config.ae_title} on port {config.port}")
+        notifier.ready()
         _processing_loop(Worker(spool, backends, metrics), senders, notifier, health, stop, wake)
     finally:
         notifier.stopping()

@@ -91,6 +91,7 @@ def test_a_different_matrix_keeps_the_field_of_view():
     assert list(out.ImageOrientationPatient) == list(source.ImageOrientationPatient)
 
 
+@pytest.mark.filterwarnings("ignore:Invalid value for VR UI")  # pydicom warns as the test sets it
 def test_invalid_source_uid_is_a_clear_error():
     (source,) = mr_series(1)
     source.SOPInstanceUID = "../../etc/passwd"

@@ -86,11 +86,12 @@ port = {ports['http']}
 
 
 @contextlib.contextmanager
-def running_node(config: Path, ports: dict, log: Path) -> Iterator[subprocess.Popen]:
+def running_node(config: Path, ports: dict, log: Path, env: dict[str, str] | None = None
+                 ) -> Iterator[subprocess.Popen]:
     """`lohires-edge -v serve` until healthy; SIGTERM (then SIGKILL) on exit unless already gone."""
     with open(log, "ab") as sink:
         proc = subprocess.Popen([program("lohires-edge"), "-v", "serve", "--config", str(config)],
-                                stdout=sink, stderr=subprocess.STDOUT)
+                                stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:
         wait_for(lambda: proc.poll() is not None or (port_open(ports["http"])
                                                      and http_get(ports["http"], "/health")[0] == 200),
