@@ -40,47 +40,52 @@ EDGE_CONFIG = GeneratorConfig(base_filters=16, depth=5, residual_blocks=2)
 _INIT = tf.random_normal_initializer(0.0, 0.02)
 
 
-def downsample(filters: int, batchnorm: bool = True) -> tf.keras.Sequential:
+def downsample(filters: int, batchnorm: bool = True, synchronized: bool = False) -> tf.keras.Sequential:
     block = tf.keras.Sequential()
     block.add(layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_INIT, use_bias=False))
     if batchnorm:
-        block.add(layers.BatchNormalization())
+        block.add(layers.BatchNormalization(synchronized=synchronized))
     block.add(layers.LeakyReLU(0.2))
     return block
 
 
-def upsample(filters: int) -> tf.keras.Sequential:
+def upsample(filters: int, synchronized: bool = False) -> tf.keras.Sequential:
     block = tf.keras.Sequential()
     block.add(layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_INIT,
                                      use_bias=False))
-    block.add(layers.BatchNormalization())
+    block.add(layers.BatchNormalization(synchronized=synchronized))
     block.add(layers.ReLU())
     return block
 
 
-def residual_block(x: tf.Tensor, filters: int) -> tf.Tensor:
+def residual_block(x: tf.Tensor, filters: int, synchronized: bool = False) -> tf.Tensor:
     y = layers.Conv2D(filters, 3, padding="same", kernel_initializer=_INIT, use_bias=False)(x)
-    y = layers.BatchNormalization()(y)
+    y = layers.BatchNormalization(synchronized=synchronized)(y)
     y = layers.ReLU()(y)
     y = layers.Conv2D(filters, 3, padding="same", kernel_initializer=_INIT, use_bias=False)(y)
-    y = layers.BatchNormalization()(y)
+    y = layers.BatchNormalization(synchronized=synchronized)(y)
     return layers.ReLU()(layers.Add()([x, y]))
 
 
-def build_generator(config: GeneratorConfig = SEED_CONFIG) -> tf.keras.Model:
-    """The U-Net generator: (N, H, W, 1) in [-1, 1] -> (N, H, W, 1) in [-1, 1]."""
+def build_generator(config: GeneratorConfig = SEED_CONFIG, synchronized_batchnorm: bool = False) -> tf.keras.Model:
+    """The U-Net generator: (N, H, W, 1) in [-1, 1] -> (N, H, W, 1) in [-1, 1].
+
+    `synchronized_batchnorm` computes batch statistics over the global batch of all replicas, so the
+    moving statistics stay identical on every worker; the weights are the same either way.
+    """
+    sync = synchronized_batchnorm
     inputs = layers.Input(shape=(None, None, 1), name="lowfield")
     x = inputs
     skips = []
     for level in range(config.depth):
-        x = downsample(config.filters(level), batchnorm=level > 0)(x)
+        x = downsample(config.filters(level), batchnorm=level > 0, synchronized=sync)(x)
         skips.append(x)
 
     for _ in range(config.residual_blocks):
-        x = residual_block(x, config.filters(config.depth - 1))
+        x = residual_block(x, config.filters(config.depth - 1), synchronized=sync)
 
     for level, skip in reversed(list(enumerate(skips[:-1]))):
-        x = upsample(config.filters(level))(x)
+        x = upsample(config.filters(level), synchronized=sync)(x)
         x = layers.Concatenate()([x, skip])
 
     outputs = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=_INIT,

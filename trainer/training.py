@@ -56,9 +56,11 @@ class FitRequest:
 
 def fit(request: FitRequest) -> dict[str, float]:
     """Train (or resume) the run in `request.out`; return the best epoch's validation metrics."""
+    strategy = choose_strategy()  # first: MultiWorkerMirroredStrategy must exist before any other TF op
+    mixed = use_mixed_precision()
     run = RunDir(request.out)
-    config = _resumed_config(run, request) if request.resume else _new_config(run, request)
     chief = is_chief()
+    config = _resumed_config(run, request) if request.resume else _new_config(run, request, chief)
     tf.keras.utils.set_random_seed(config.seed)
 
     pairs = {p.subject: p for p in find_pairs(Path(config.data), config.sequence)}
@@ -76,8 +78,6 @@ def fit(request: FitRequest) -> dict[str, float]:
         run.write_check_slices(val_in[np.linspace(0, len(val_in) - 1, min(CHECK_SLICES, len(val_in))).astype(int)])
     log.info("%d training slices, %d validation slices", len(train_in), len(val_in))
 
-    strategy = choose_strategy()
-    mixed = use_mixed_precision()
     trainer = _GanTrainer(strategy, config, mixed)
     checkpoint_dir = run.checkpoints if chief else run.path / "workers" / worker_label() / "checkpoints"
     manager = tf.train.CheckpointManager(trainer.checkpoint, str(checkpoint_dir), max_to_keep=KEEP_CHECKPOINTS)
@@ -85,16 +85,16 @@ def fit(request: FitRequest) -> dict[str, float]:
         if not manager.latest_checkpoint:
             raise RunError(f"{run.path} has no checkpoint to resume from; start it again without --resume")
         trainer.checkpoint.restore(manager.latest_checkpoint).expect_partial()
-        log.info("resumed from %s (epoch %d)", manager.latest_checkpoint, int(trainer.epoch))
+        log.info("resumed from %s (epoch %d)", manager.latest_checkpoint, int(trainer.epoch.numpy()))
 
     steps = request.steps_per_epoch or max(1, len(train_in) // config.batch_size)
     batches = iter(strategy.experimental_distribute_dataset(
-        training_dataset(train_in, train_tg, config.batch_size, config.seed + int(trainer.epoch))))
+        training_dataset(train_in, train_tg, config.batch_size, config.seed + int(trainer.epoch.numpy()))))
     validation = validation_dataset(val_in, val_tg, config.batch_size)
     writer = tf.summary.create_file_writer(str(run.logs if chief else checkpoint_dir.parent / "logs"))
     best = run.read_best() if request.resume else None
 
-    for epoch in range(int(trainer.epoch), request.epochs):
+    for epoch in range(int(trainer.epoch.numpy()), request.epochs):
         bar = tf.keras.utils.Progbar(steps, stateful_metrics=None, verbose=1 if request.progress and chief else 0,
                                      unit_name="step")
         if request.progress and chief:
@@ -125,8 +125,9 @@ def fit(request: FitRequest) -> dict[str, float]:
     return best or {}
 
 
-def _new_config(run: RunDir, request: FitRequest) -> RunConfig:
-    if (run.path / "run.json").exists():
+def _new_config(run: RunDir, request: FitRequest, chief: bool) -> RunConfig:
+    # Only the chief owns the run directory; other workers may find the chief's run.json already there.
+    if chief and (run.path / "run.json").exists():
         raise RunError(f"{run.path} already holds a run; pass --resume to continue it or choose another --out")
     pairs = find_pairs(request.data, request.sequence)
     if request.max_subjects:
@@ -157,7 +158,8 @@ class _GanTrainer:
         self.global_batch = config.batch_size
         self.mixed = mixed
         with strategy.scope():
-            self.generator = build_generator(GeneratorConfig(**config.generator))
+            self.generator = build_generator(GeneratorConfig(**config.generator),
+                                             synchronized_batchnorm=strategy.num_replicas_in_sync > 1)
             self.discriminator = build_discriminator(config.discriminator_filters)
             self.g_opt = self._optimizer(config.learning_rate, self.generator)
             self.d_opt = self._optimizer(config.learning_rate, self.discriminator)
