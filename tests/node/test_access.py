@@ -84,3 +84,23 @@ def test_bad_input_is_refused_and_the_node_keeps_serving(tiny_model, tmp_path, m
     text = (tmp_path / "node.log").read_text()
     assert "Enhanced MR (multi-frame) is not supported" in text
     assert text.count("refused instance") == 5
+
+
+def test_spool_over_quota_answers_out_of_resources_with_nothing_half_written(tiny_model, tmp_path):
+    # 8 KiB quota and no destination: the spool fills after a few ~1.5 KiB slices (each kept twice:
+    # incoming until enhanced, then outgoing).
+    config, ports = node_config(tmp_path, tiny_model, free_port(), node_extra="spool_quota_mb = 0.008")
+    scu = AE(ae_title=SCANNER_AE)
+    scu.add_requested_context(MRImageStorage, ExplicitVRLittleEndian)
+    with running_node(config, ports, tmp_path / "node.log"):
+        assoc = scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
+        assert assoc.is_established
+        statuses = [assoc.send_c_store(ds).Status for ds in mr_series(12)]
+        assoc.release()
+        assert echoscu(ports["dicom"]).returncode == 0  # still serving
+    accepted = statuses.count(0x0000)
+    assert 0 < accepted < 12 and set(statuses) == {0x0000, 0xA700}
+    spool = tmp_path / "spool"
+    assert len(list((spool / "incoming").iterdir())) + len(list((spool / "outgoing" / "DEST").iterdir())) == accepted
+    assert list((spool / "tmp").iterdir()) == []
+    assert "status 0xA700: spool full" in (tmp_path / "node.log").read_text()
