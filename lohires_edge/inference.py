@@ -15,8 +15,9 @@ from lohires_edge.slice_mapping import from_model_batch, to_model_batch
 
 
 def enhance_slices(backend: Backend, slices: Sequence[np.ndarray], batch_size: int = 8,
-                   on_batch: Callable[[int], None] | None = None) -> list[np.ndarray]:
-    """Enhance 2D slices of any shape and dtype; each result has its slice's shape and dtype.
+                   on_batch: Callable[[int], None] | None = None, grid: str = "source") -> list[np.ndarray]:
+    """Enhance 2D slices of any shape and dtype; each result has its slice's dtype and, with
+    grid="source", its shape (grid="model": the slice's field of view at the model's pixel size).
 
     `batch_size` is capped by the backend's `max_batch`; `on_batch(n)` is called after every batch
     of n slices (for progress bars).
@@ -29,7 +30,7 @@ def enhance_slices(backend: Backend, slices: Sequence[np.ndarray], batch_size: i
     for start in range(0, len(slices), batch_size):
         chunk = slices[start:start + batch_size]
         batch, states = to_model_batch(chunk, backend.contract.mapping)
-        enhanced.extend(from_model_batch(backend.run(batch), states))
+        enhanced.extend(from_model_batch(backend.run(batch), states, grid))
         if on_batch:
             on_batch(len(chunk))
     return enhanced

@@ -8,6 +8,8 @@ Forward: percentile window (robust to the hot pixels that ruin min/max scaling) 
 square by repeating the border (usually background in MR; a constant pad would bleed into the edge
 pixels once resized) so the aspect ratio is kept -> resize to the model grid.
 Inverse: resize back -> crop -> undo the window -> the original dtype, rounded and clipped to its range.
+The inverse can also stop short of the resize and keep the model grid (`grid="model"`): the same field of
+view on a finer matrix, which is what a derived DICOM series wants from a coarse 64 mT acquisition.
 """
 
 from __future__ import annotations
@@ -94,17 +96,32 @@ def to_model(slice_: np.ndarray, params: MappingParams,
     return square.astype(np.float32), state
 
 
-def from_model(output: np.ndarray, state: SliceState) -> np.ndarray:
-    """Map a model output (size, size), optionally with a singleton channel axis, back to the slice."""
+def from_model(output: np.ndarray, state: SliceState, grid: str = "source") -> np.ndarray:
+    """Map a model output (size, size), optionally with a singleton channel axis, back to the slice.
+
+    grid="source" returns the slice's own shape; grid="model" keeps the model's pixel size and returns
+    the slice's field of view on that matrix (shape `model_grid_shape(state, size)`).
+    """
     square = np.asarray(output, dtype=np.float64)
     square = square.reshape(_squeezed_shape(square.shape))
-    if square.shape[0] != state.side:
-        square = _resize(square, state.side)
-    rows, cols = state.shape
-    top, left = state.offset
+    if grid == "source":
+        if square.shape[0] != state.side:
+            square = _resize(square, state.side)
+        (rows, cols), (top, left) = state.shape, state.offset
+    elif grid == "model":
+        rows, cols = model_grid_shape(state, square.shape[0])
+        top, left = (round(o * square.shape[0] / state.side) for o in state.offset)
+    else:
+        raise ValueError(f"grid must be 'source' or 'model', got {grid!r}")
     crop = np.clip(square[top:top + rows, left:left + cols], MODEL_LOW, MODEL_HIGH)
     unit = (crop - MODEL_LOW) / (MODEL_HIGH - MODEL_LOW)
     return _cast(state.low + unit * (state.high - state.low), state.dtype)
+
+
+def model_grid_shape(state: SliceState, size: int) -> tuple[int, int]:
+    """The matrix that holds the slice's field of view at the model's pixel size."""
+    scale = size / state.side
+    return max(1, round(state.shape[0] * scale)), max(1, round(state.shape[1] * scale))
 
 
 def to_model_batch(slices: Sequence[np.ndarray], params: MappingParams) -> tuple[np.ndarray, list[SliceState]]:
@@ -114,11 +131,11 @@ def to_model_batch(slices: Sequence[np.ndarray], params: MappingParams) -> tuple
     return batch, [state for _, state in mapped]
 
 
-def from_model_batch(outputs: np.ndarray, states: Sequence[SliceState]) -> list[np.ndarray]:
+def from_model_batch(outputs: np.ndarray, states: Sequence[SliceState], grid: str = "source") -> list[np.ndarray]:
     """`from_model` over a batch of outputs, one state per output."""
     if len(outputs) != len(states):
         raise ValueError(f"{len(outputs)} outputs for {len(states)} slice states")
-    return [from_model(out, state) for out, state in zip(outputs, states)]
+    return [from_model(out, state, grid) for out, state in zip(outputs, states)]
 
 
 def _resize(square: np.ndarray, side: int) -> np.ndarray:

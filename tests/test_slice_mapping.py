@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lohires_edge.slice_mapping import (MappingParams, from_model, from_model_batch, intensity_window, to_model,
-                                        to_model_batch)
+from lohires_edge.slice_mapping import (MappingParams, from_model, from_model_batch, intensity_window,
+                                        model_grid_shape, to_model, to_model_batch)
 
 PARAMS = MappingParams(size=64)
 
@@ -114,3 +114,16 @@ def test_any_slice_maps_into_range_and_back_to_its_shape(slice_):
     finite = back[np.isfinite(back)] if is_float else back
     slack = 1 + (4 * np.finfo(back.dtype).eps * max(abs(low), abs(high)) if is_float else 0)  # float32 rounding
     assert np.all(finite >= low - slack) and np.all(finite <= high + slack)
+
+
+def test_model_grid_keeps_the_field_of_view_at_the_model_pixel_size():
+    slice_ = _ramp((50, 25), np.uint16, 1000)  # a coarse, non-square acquisition
+    params = MappingParams(size=200, low_percentile=0, high_percentile=100)
+    mapped, state = to_model(slice_, params)
+    fine = from_model(mapped, state, grid="model")
+    assert fine.shape == model_grid_shape(state, 200) == (200, 100) and fine.dtype == np.uint16
+    # Same image, four times finer: block means of the fine image give back the coarse one.
+    blocks = fine.reshape(50, 4, 25, 4).astype(float).mean(axis=(1, 3))
+    assert np.max(np.abs(blocks - slice_.astype(float))) < 0.05 * 1000
+    with pytest.raises(ValueError, match="grid"):
+        from_model(mapped, state, grid="pixels")
