@@ -27,10 +27,13 @@ os.execv(sys.argv[1], sys.argv[1:])
 
 
 @contextlib.contextmanager
-def serving(config: Path, notify_address: str, watchdog_usec: int, log: Path,
+def serving(config: Path, notify_address: str, watchdog_usec: int, log: Path, home: Path,
             prefix: list[str] = ()) -> Iterator[subprocess.Popen]:
-    """`lohires-edge -v serve --config CONFIG` with the service manager's environment; stopped on exit."""
-    env = {**os.environ, "NOTIFY_SOCKET": notify_address, "WATCHDOG_USEC": str(watchdog_usec)}
+    """`lohires-edge -v serve --config CONFIG` with the service manager's environment; stopped on exit.
+
+    `home`: the unit sets HOME to the state directory. `prefix`: a command to run it under (strace).
+    """
+    env = {**os.environ, "NOTIFY_SOCKET": notify_address, "WATCHDOG_USEC": str(watchdog_usec), "HOME": str(home)}
     env.pop("WATCHDOG_PID", None)
     command = [*prefix, sys.executable, "-c", LAUNCHER, program("lohires-edge"), "-v", "serve",
                "--config", str(config)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +15,19 @@ class NotifyListener:
     """Receives the datagrams a Notifier (or `serve`) sends, as systemd would."""
 
     def __init__(self, sock: socket.socket, address: str) -> None:
+        # Like systemd, ask the kernel for each sender's credentials (NotifyAccess=main checks the pid).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.sock = sock
         self.address = address  # the value for NOTIFY_SOCKET
+        self.sender_pid: int | None = None  # of the last datagram received
 
     def receive(self, timeout: float = 5.0) -> str:
         self.sock.settimeout(timeout)
-        return self.sock.recv(4096).decode()
+        data, ancillary, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(struct.calcsize("3i")))
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                self.sender_pid = struct.unpack("3i", payload[:struct.calcsize("3i")])[0]
+        return data.decode()
 
     def pending(self) -> list[str]:
         """Every datagram already queued, without waiting."""

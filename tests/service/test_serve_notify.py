@@ -38,9 +38,10 @@ def messages_until(listener, wanted: str, timeout: float) -> list[str]:
 def test_ready_watchdog_and_sigterm(tiny_model, tmp_path, notify_socket):
     config, ports = node_config(tmp_path, tiny_model, free_port())
     log = tmp_path / "node.log"
-    with serving(config, notify_socket.address, WATCHDOG_USEC, log) as proc:
+    with serving(config, notify_socket.address, WATCHDOG_USEC, log, home=tmp_path) as proc:
         before_ready = messages_until(notify_socket, "READY=1", START_TIMEOUT_S)
         assert proc.poll() is None, log.read_text()[-2000:]
+        assert notify_socket.sender_pid == proc.pid  # the main process itself (NotifyAccess=main)
         # READY=1 means the listener is up: the port answers at once, not eventually.
         assert port_open(ports["dicom"])
         assert "STATUS=loading models" in before_ready
@@ -49,6 +50,7 @@ def test_ready_watchdog_and_sigterm(tiny_model, tmp_path, notify_socket):
         # Pings keep coming, each within WATCHDOG_USEC of the last (systemd's restart threshold).
         for _ in range(5):
             messages_until(notify_socket, "WATCHDOG=1", WATCHDOG_USEC / 1e6)
+            assert notify_socket.sender_pid == proc.pid
 
         proc.send_signal(signal.SIGTERM)
         after_term = messages_until(notify_socket, "STOPPING=1", STOP_TIMEOUT_S)
