@@ -7,6 +7,8 @@ import re
 import numpy as np
 import pytest
 from pydicom import dcmread
+from pydicom.uid import JPEG2000Lossless, RLELossless
+from pynetdicom import AE
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
@@ -15,7 +17,7 @@ from lohires_edge.dicom.uids import derived_uid
 from lohires_edge.inference import enhance_slices
 from tests.conftest import require_programs
 from tests.dicom.series import PATIENT_ID, PATIENT_NAME, mr_series, write_series
-from tests.node.peers import (echoscu, free_port, http_get, node_config, running_node, storescp, storescu,
+from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, http_get, node_config, running_node, storescp, storescu,
                               wait_for)
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
@@ -61,3 +63,26 @@ def test_series_in_derived_series_out(tiny_model, tmp_path):
     assert PATIENT_NAME.split("^")[0] not in text and PATIENT_ID not in text
     assert not list((tmp_path / "spool" / "incoming").iterdir())
     assert not list((tmp_path / "spool" / "outgoing" / "DEST").iterdir())
+
+
+def test_compressed_input_is_accepted_and_enhanced(tiny_model, tmp_path):
+    require_programs("storescp")
+    rle, j2k = mr_series(2, rows=64, cols=64)  # JPEG 2000's default resolution levels need >= 32 pixels
+    originals = {ds.SOPInstanceUID: read_mr_slice(ds).copy() for ds in (rle, j2k)}
+    rle.compress(RLELossless, generate_instance_uid=False)
+    j2k.compress(JPEG2000Lossless, generate_instance_uid=False)
+    scu = AE(ae_title=SCANNER_AE)
+    for syntax in (RLELossless, JPEG2000Lossless):
+        scu.add_requested_context(rle.SOPClassUID, syntax)
+    config, ports = node_config(tmp_path, tiny_model, free_port())
+    with storescp(ports["dest"], tmp_path / "dest") as received, running_node(config, ports, tmp_path / "node.log"):
+        assoc = scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
+        assert [assoc.send_c_store(ds).Status for ds in (rle, j2k)] == [0, 0]
+        assoc.release()
+        arrived = wait_for(lambda: len(list(received.iterdir())) == 2 and list(received.iterdir()), 60,
+                           "2 derived instances")
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        for out in map(dcmread, arrived):
+            source_uid = out.SourceImageSequence[0].ReferencedSOPInstanceUID
+            (expected,) = enhance_slices(backend, [originals[source_uid]])
+            assert int(np.abs(out.pixel_array.astype(int) - expected.astype(int)).max()) <= 1
