@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from trainer.simulate import SEQUENCES, simulate_dataset
 from trainer.simulate.dataset import parse_sequences
+from trainer.simulate.geometry import SIZES
 
 
 @click.command("simulate")
@@ -17,11 +19,14 @@ from trainer.simulate.dataset import parse_sequences
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same files.")
 @click.option("--dicom-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each native 64 mT acquisition as a DICOM series here.")
-def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None) -> None:
+@click.option("--size", type=click.Choice(sorted(SIZES)), default="full", show_default=True,
+              help="full: 3 T 1 mm isotropic, 64 mT 1.6 x 1.6 x 5 mm. small: 64^2 x 50 voxels, for quick checks.")
+def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None, size: str) -> None:
     """Write OUT/Low_field and OUT/High_field NIfTI pairs for N simulated subjects."""
     names = parse_sequences(sequences)
-    with click.progressbar(length=subjects * len(names), label="simulating", file=click.get_text_stream("stderr"),
+    with click.progressbar(length=subjects * len(names), label="simulating", file=sys.stderr,
                            show_pos=True) as bar:
-        written = simulate_dataset(out, subjects, names, seed=seed, dicom_dir=dicom_dir, progress=bar.update)
+        written = simulate_dataset(out, subjects, names, seed=seed, dicom_dir=dicom_dir, progress=bar.update,
+                                   size=size)
     click.echo(f"wrote {len(written)} pairs to {out / 'Low_field'} and {out / 'High_field'}"
                + (f", and {len(written)} DICOM series to {dicom_dir}" if dicom_dir else ""))

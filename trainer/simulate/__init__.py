@@ -8,10 +8,10 @@ See docs/simulator.md for the anatomy, physics, every number and its source.
 
 from __future__ import annotations
 
-from trainer.simulate.dataset import (HIGH_FIELD_DIR, LOW_FIELD_DIR, SimulatedSeries, simulate_dataset,
-                                      subject_id)
+from trainer.simulate.dataset import (HIGH_FIELD_DIR, LABELS_DIR, LOW_FIELD_DIR, SimulatedSeries,
+                                      simulate_dataset, subject_id)
 from trainer.simulate.geometry import FULL, SMALL, Geometry
 from trainer.simulate.protocols import SEQUENCES
 
 __all__ = ["simulate_dataset", "SimulatedSeries", "subject_id", "Geometry", "FULL", "SMALL", "SEQUENCES",
-           "LOW_FIELD_DIR", "HIGH_FIELD_DIR"]
+           "LOW_FIELD_DIR", "HIGH_FIELD_DIR", "LABELS_DIR"]

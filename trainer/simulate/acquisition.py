@@ -2,13 +2,13 @@
 
 64 mT degradation, in the order the physics applies it:
 1. thick slices: the slice profile (ideal, box-shaped) averages `slice_factor` 3 T slices;
-2. receive-coil shading: a smooth multiplicative bias field (up to about +-25 %);
+2. receive-coil shading: a smooth multiplicative bias field (within about +-22 %);
 3. lower in-plane resolution: k-space truncated to the 64 mT matrix (the central frequencies), with a
    phase ramp so the low-resolution pixel centres fall where the 64 mT affine says;
 4. thermal noise: complex Gaussian noise added in k-space, so the magnitude image is Rician.
 The registration step (64 mT resampled onto the 3 T grid) lives in `registration.py`.
 
-Noise is set as an SNR of white matter. 3 T: 40 at 1 mm^3. 64 mT: the rule
+Noise is set as an SNR of white matter. 3 T: 50 at 1 mm^3. 64 mT: the rule
 SNR_64 = SNR_3T * (0.064 / 3)^(7/4) * (V_64 / V_3T) * sqrt(G), where (7/4) is the seed's field exponent,
 V the voxel volumes and G the acquisition-efficiency gain of the 64 mT protocol (longer sampling per
 voxel, averages, low-bandwidth readout). G is chosen so a full-size 64 mT white-matter SNR is 10.
@@ -21,13 +21,13 @@ import numpy as np
 from trainer.simulate.geometry import Geometry
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, Protocol
 
-HIGH_FIELD_SNR = 40.0  # white matter, 1 mm isotropic, 3 T
+HIGH_FIELD_SNR = 50.0  # white matter, 1 mm isotropic, 3 T
 FIELD_EXPONENT = 7.0 / 4.0
 LOW_FIELD_TARGET_SNR = 10.0  # white matter, 1.6 x 1.6 x 5 mm, 64 mT (defines G below)
 _FULL_VOXEL_RATIO = 1.6 * 1.6 * 5.0
 EFFICIENCY_GAIN = (LOW_FIELD_TARGET_SNR / (HIGH_FIELD_SNR * (LOW_FIELD_T / HIGH_FIELD_T) ** FIELD_EXPONENT
                                            * _FULL_VOXEL_RATIO)) ** 2
-BIAS_AMPLITUDE = 0.25
+BIAS_AMPLITUDE = 0.2  # largest |log| of the shading: within about +-22 %
 
 
 def low_field_snr(geometry: Geometry) -> float:
@@ -63,22 +63,38 @@ def low_field_acquisition(fractions: np.ndarray, protocol: Protocol, geometry: G
     """The native 64 mT magnitude image, `geometry.low_shape`, in units of the white-matter signal."""
     if protocol.field_t != LOW_FIELD_T:
         raise ValueError(f"{protocol.sequence} protocol at {protocol.field_t} T is not the 64 mT one")
-    clean = signal_image(fractions, protocol)
-    rows, cols, slices = geometry.high_shape
-    thick = clean.reshape(rows, cols, geometry.low_slices, geometry.slice_factor).mean(axis=3)
+    thick = thick_slices(signal_image(fractions, protocol), geometry)
     thick *= _bias_field(geometry, rng)
 
+    kspace = truncated_kspace(thick, geometry)
+    sigma = np.float32(1.0 / low_field_snr(geometry))
+    kspace += sigma * (rng.standard_normal(kspace.shape, dtype=np.float32)
+                       + 1j * rng.standard_normal(kspace.shape, dtype=np.float32))
+    return magnitude_image(kspace)
+
+
+def thick_slices(image: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Each 64 mT slice averages the `slice_factor` 3 T slices it covers (an ideal, box slice profile)."""
+    rows, cols, _ = geometry.high_shape
+    return image.reshape(rows, cols, geometry.low_slices, geometry.slice_factor).mean(axis=3)
+
+
+def truncated_kspace(thick: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Centred k-space of the 64 mT matrix for thick slices on the 3 T in-plane grid (linear, noise-free).
+
+    Scaled so that `magnitude_image` keeps intensities (orthonormal transforms of N then M points scale a
+    constant by M / N) and white noise of standard deviation s added to it is s in the image.
+    """
     n_high, n_low = geometry.high_matrix, geometry.low_matrix
     kspace = np.fft.fftshift(np.fft.fft2(thick, axes=(0, 1), norm="ortho"), axes=(0, 1))
     start = n_high // 2 - n_low // 2
-    kspace = kspace[start:start + n_low, start:start + n_low]
-    kspace *= _centre_shift_ramp(geometry)[:, :, None]
-    gain = n_high / n_low  # keeps intensities: the orthonormal inverse of a smaller matrix is scaled down
-    sigma = np.float32(1.0 / (low_field_snr(geometry) * gain))
-    kspace += sigma * (rng.standard_normal(kspace.shape, dtype=np.float32)
-                       + 1j * rng.standard_normal(kspace.shape, dtype=np.float32))
-    image = np.fft.ifft2(np.fft.ifftshift(kspace, axes=(0, 1)), axes=(0, 1), norm="ortho") * gain
-    return np.abs(image).astype(np.float32)
+    kspace = kspace[start:start + n_low, start:start + n_low] * np.float32(n_low / n_high)
+    return (kspace * _centre_shift_ramp(geometry)[:, :, None]).astype(np.complex64)
+
+
+def magnitude_image(kspace: np.ndarray) -> np.ndarray:
+    """What the scanner reconstructs: the magnitude of the inverse FFT of each slice."""
+    return np.abs(np.fft.ifft2(np.fft.ifftshift(kspace, axes=(0, 1)), axes=(0, 1), norm="ortho")).astype(np.float32)
 
 
 def _centre_shift_ramp(geometry: Geometry) -> np.ndarray:
@@ -105,5 +121,5 @@ def _bias_field(geometry: Geometry, rng: np.random.Generator) -> np.ndarray:
         k = (2 * np.pi / wavelength) * direction.astype(np.float32)
         log_field += np.float32(rng.uniform(0.3, 1.0)) * np.sin(k[0] * x + k[1] * y + k[2] * z
                                                                  + np.float32(rng.uniform(0, 2 * np.pi)))
-    log_field *= np.float32(BIAS_AMPLITUDE / 1.5)
+    log_field *= np.float32(BIAS_AMPLITUDE / 3.0)  # three waves of amplitude <= 1
     return np.exp(log_field)

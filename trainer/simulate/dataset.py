@@ -2,6 +2,7 @@
 
 OUT/Low_field/POCEMR001_T1.nii.gz  the 64 mT acquisition resampled onto the 3 T grid
 OUT/High_field/POCEMR001_T1.nii.gz the 3 T reference
+OUT/Labels/POCEMR001_labels.nii.gz the dominant tissue per 3 T voxel (only with labels=True)
 DICOM_DIR/POCEMR001_T1/0001.dcm ... the native 64 mT acquisition, one instance per slice
 
 Randomness is drawn per subject (and per subject and sequence) from the seed, so subject 3 of a 10-subject
@@ -10,6 +11,7 @@ run is the same as subject 3 of a 5-subject run, and a sequence subset gives the
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,7 +24,7 @@ from trainer.simulate.geometry import SIZES, Geometry
 from trainer.simulate.phantom import random_anatomy, tissue_fractions
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, SEQUENCES, protocol
 
-LOW_FIELD_DIR, HIGH_FIELD_DIR = "Low_field", "High_field"
+LOW_FIELD_DIR, HIGH_FIELD_DIR, LABELS_DIR = "Low_field", "High_field", "Labels"
 SUBJECT_PREFIX = "POCEMR"
 # Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
 WHITE_MATTER_VALUE = 1000.0
@@ -46,13 +48,18 @@ def subject_id(number: int) -> str:
 
 def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUENCES, seed: int = 0,
                      dicom_dir: Path | None = None, progress: Callable[[int], None] | None = None,
-                     size: str | Geometry = "full", lesions: bool = True) -> list[SimulatedSeries]:
+                     size: str | Geometry = "full", lesions: bool = True, labels: bool = False,
+                     workers: int = 2) -> list[SimulatedSeries]:
     """Simulate `subjects` subjects (POCEMR001...) for `sequences`; returns one record per subject and sequence.
 
     size: "full" (3 T 1 mm isotropic, 200 x 200 x 150; 64 mT 1.6 x 1.6 x 5 mm, 125 x 125 x 30) or
     "small" (64 x 64 x 50 and 40 x 40 x 10 voxels, well under a second per subject, for tests), or a
     `Geometry`. progress, when given, is called with 1 after each subject and sequence is written
-    (subjects * len(sequences) calls). lesions=False makes every subject lesion-free.
+    (subjects * len(sequences) calls, from the calling thread). lesions=False makes every subject
+    lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant tissue of each
+    3 T voxel (0 air, then 1 + the index in `tissues.TISSUES`: 1 WM, 2 GM, 3 CSF, 4 fat, 5 lesion, 6 bone).
+    workers: subjects simulated at once in threads (numpy, FFT and zlib release the GIL); the files do
+    not depend on it.
     """
     geometry = _geometry(size)
     sequences = parse_sequences(sequences)
@@ -60,18 +67,40 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
         raise LohiresError(f"--subjects must be between 1 and 999 (subject ids are {SUBJECT_PREFIX}001-999), "
                            f"got {subjects}")
     out = Path(out)
-    written = []
-    for number in range(1, subjects + 1):
+
+    def one_subject(number: int) -> list[SimulatedSeries]:
         subject = subject_id(number)
         anatomy = random_anatomy(np.random.default_rng([seed, number, 0]), lesions=lesions)
         fractions = tissue_fractions(anatomy, geometry)
-        for sequence in sequences:
-            written.append(_simulate_series(out, subject, sequence, fractions, geometry,
-                                            np.random.default_rng([seed, number, _SEQUENCE_STREAM[sequence]]),
-                                            dicom_dir, seed))
+        if labels:
+            nifti.write_volume(out / LABELS_DIR / f"{subject}_labels.nii.gz", tissue_labels(fractions),
+                               geometry.high_affine(), "lohires-edge sim tissue labels")
+        return [_simulate_series(out, subject, sequence, fractions, geometry,
+                                 np.random.default_rng([seed, number, _SEQUENCE_STREAM[sequence]]), dicom_dir, seed)
+                for sequence in sequences]
+
+    written: list[SimulatedSeries] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        # Submit ahead by at most `workers` subjects: each holds its fraction maps in memory.
+        pending = [pool.submit(one_subject, n) for n in range(1, min(subjects, max(1, workers)) + 1)]
+        next_number = len(pending) + 1
+        while pending:
+            records = pending.pop(0).result()
+            if next_number <= subjects:
+                pending.append(pool.submit(one_subject, next_number))
+                next_number += 1
+            written.extend(records)
             if progress is not None:
-                progress(1)
+                for _ in records:
+                    progress(1)
     return written
+
+
+def tissue_labels(fractions: np.ndarray) -> np.ndarray:
+    """The dominant tissue per voxel: 0 where the head is absent, else 1 + its index in TISSUES."""
+    labels = np.argmax(fractions, axis=0).astype(np.int16) + 1
+    labels[fractions.sum(axis=0) < 0.5] = 0
+    return labels
 
 
 def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarray, geometry: Geometry,

@@ -3,11 +3,12 @@ cortex, deep grey nuclei and optional white-matter lesions, as partial-volume fr
 
 No template is shipped or downloaded: the anatomy is a few analytic surfaces in a deformed ellipsoidal
 coordinate system, so the simulator needs nothing beyond numpy. Every subject differs in head size and
-shape, tilt, position, a smooth random deformation, the gyral pattern, ventricle size, skull thickness and
-lesion load, all drawn from the subject's random generator.
+shape, tilt, position, a smooth random deformation, the gyral pattern and sulcal depth, ventricle size,
+skull and scalp thickness and lesion load, all drawn from the subject's random generator.
 
 Each surface is an approximate signed distance in millimetres; a voxel's fraction inside it is a linear
-ramp one voxel wide, which is a fair partial-volume model for surfaces smoother than a voxel.
+ramp one voxel wide, a fair partial-volume model for surfaces smoother than a voxel. Work is done only on
+the voxels inside the head (about a third of the grid), the brain structures only inside the skull.
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ from trainer.simulate.tissues import TISSUES
 BRAIN_SEMI_AXES_MM = np.array([64.0, 80.0, 56.0], dtype=np.float32)  # left-right, anterior-posterior, S-I
 BRAIN_CENTRE_MM = np.array([0.0, 0.0, -2.0], dtype=np.float32)  # RAS; the slab cuts off the skull base
 MEAN_RADIUS_MM = float(np.cbrt(np.prod(BRAIN_SEMI_AXES_MM)))
-CORTEX_MM = 2.8  # grey-matter ribbon thickness
+CORTEX_MM = 2.8  # grey-matter thickness (crowns and both banks of every sulcus)
 SUBARACHNOID_MM = 1.5  # CSF between the gyral crowns and the inner skull table
-SULCUS_DEPTH = 0.16  # fundus depth below the crowns, in units of the brain radius (~10 mm)
-SULCUS_HALF_WIDTH = 0.06  # in units of the gyral pattern g in [-1, 1]
+SULCUS_DEPTH_MM = (6.0, 20.0)  # range of sulcal depth below the crowns
+SULCUS_HALF_WIDTH_MM = 0.6  # CSF in a sulcus (partial-volumed at 1 mm, as in real images)
+FOLD_WAVES = 12
+FOLD_WAVE_NUMBER = (18.0, 26.0)  # radians^-1 over directions: gyri ~12-16 mm apart at the surface
+
+# WM, GM, CSF, fat, lesion, bone: indices into tissues.TISSUES
+WM, GM, CSF, FAT, LESION, BONE = range(len(TISSUES))
 
 
 @dataclass(frozen=True)
@@ -36,11 +42,12 @@ class Anatomy:
     rotation: np.ndarray  # 3x3, head tilt
     shift_mm: np.ndarray
     warp: tuple[np.ndarray, np.ndarray, np.ndarray]  # smooth deformation: amplitudes, wave vectors, phases
-    folds: tuple[np.ndarray, np.ndarray]  # gyral pattern: wave vectors on the unit sphere, phases
+    folds: tuple[np.ndarray, np.ndarray]  # gyral pattern: wave vectors, phases
+    depth: tuple[np.ndarray, np.ndarray]  # sulcal depth pattern: wave vectors, phases
     ventricle_scale: float
     skull_mm: float
     scalp_mm: float
-    lesions: np.ndarray  # (n, 4): centre (mm, head coordinates) and radius (mm)
+    lesions: np.ndarray  # (n, 4): centre (mm, head frame) and radius (mm)
 
 
 def random_anatomy(rng: np.random.Generator, lesions: bool = True) -> Anatomy:
@@ -49,99 +56,150 @@ def random_anatomy(rng: np.random.Generator, lesions: bool = True) -> Anatomy:
     angles = np.deg2rad(rng.uniform([-8, -4, -5], [8, 4, 5]))  # pitch (nod), roll, yaw
     rotation = _rotation(*angles).astype(np.float32)
     shift = rng.uniform(-4, 4, 3).astype(np.float32)
-    warp = (rng.uniform(1.0, 3.0, (3, 3)).astype(np.float32),  # three sinusoids per axis, 1-3 mm
-            _random_directions(rng, 9).reshape(3, 3, 3) * rng.uniform(0.03, 0.06, (3, 3, 1)).astype(np.float32),
+    warp = (rng.uniform(1.0, 3.0, (3, 3)).astype(np.float32),  # three waves per axis, 1-3 mm, >= 100 mm long
+            (_random_directions(rng, 9) * rng.uniform(0.03, 0.06, (9, 1))).reshape(3, 3, 3).astype(np.float32),
             rng.uniform(0, 2 * np.pi, (3, 3)).astype(np.float32))
-    folds = (_random_directions(rng, 10) * rng.uniform(9.0, 14.0, (10, 1)).astype(np.float32),
-             rng.uniform(0, 2 * np.pi, 10).astype(np.float32))
+    folds = (_random_directions(rng, FOLD_WAVES) * rng.uniform(*FOLD_WAVE_NUMBER, (FOLD_WAVES, 1)).astype(np.float32),
+             rng.uniform(0, 2 * np.pi, FOLD_WAVES).astype(np.float32))
+    depth = (_random_directions(rng, 3) * np.float32(3.0), rng.uniform(0, 2 * np.pi, 3).astype(np.float32))
     count = int(rng.poisson(6)) if lesions and rng.random() < 0.6 else 0
-    lesion_rows = []
-    for _ in range(count):
+    rows = []
+    for _ in range(count):  # periventricular and deep white matter
         side = rng.choice([-1.0, 1.0])
-        centre = np.array([side * rng.uniform(12, 26), rng.uniform(-30, 35), rng.uniform(4, 30)])
-        lesion_rows.append([*centre, rng.uniform(2.0, 5.5)])
-    return Anatomy(scale=scale, rotation=rotation, shift_mm=shift, warp=warp, folds=folds,
+        rows.append([side * rng.uniform(12, 26), rng.uniform(-30, 35), rng.uniform(4, 30), rng.uniform(2.0, 5.5)])
+    return Anatomy(scale=scale, rotation=rotation, shift_mm=shift, warp=warp, folds=folds, depth=depth,
                    ventricle_scale=float(rng.uniform(0.7, 1.6)), skull_mm=float(rng.uniform(5.0, 8.0)),
                    scalp_mm=float(rng.uniform(4.0, 7.0)),
-                   lesions=np.array(lesion_rows, dtype=np.float32).reshape(-1, 4))
+                   lesions=np.array(rows, dtype=np.float32).reshape(-1, 4))
 
 
 def tissue_fractions(anatomy: Anatomy, geometry: Geometry) -> np.ndarray:
     """Fractions (len(TISSUES), *geometry.high_shape) float32 on the 3 T grid; they sum to 1 inside the head."""
-    voxel = geometry.high_voxel_mm
-    x, y, z = geometry.high_world()
-    u = _head_coordinates(anatomy, x, y, z)
-
-    # Normalized ellipsoidal radius: 1 on the inner skull table.
-    q = [u[i] / BRAIN_SEMI_AXES_MM[i] for i in range(3)]
-    rho = np.sqrt(q[0] ** 2 + q[1] ** 2 + q[2] ** 2) + np.float32(1e-6)
-
-    def inside(surface_rho: np.ndarray | float) -> np.ndarray:
-        # Signed distance ~ (rho - surface) * mean radius; a one-voxel partial-volume ramp.
-        return np.clip(0.5 - (rho - surface_rho) * (MEAN_RADIUS_MM / voxel), 0.0, 1.0)
-
+    ramp = np.float32(MEAN_RADIUS_MM / geometry.high_voxel_mm)  # rho units -> voxels
     mm = 1.0 / MEAN_RADIUS_MM
-    scalp = inside(1.0 + (anatomy.skull_mm + anatomy.scalp_mm) * mm)
+    u = _head_coordinates(anatomy, geometry)
+    rho = np.sqrt(sum((u[i] / BRAIN_SEMI_AXES_MM[i]) ** 2 for i in range(3))).ravel()
+    outer = 1.0 + (anatomy.skull_mm + anatomy.scalp_mm) * mm
+
+    fractions = np.zeros((len(TISSUES), rho.size), dtype=np.float32)
+    head = np.flatnonzero(rho < outer + 1.0 / ramp)
+    r = rho[head]
+
+    def inside(surface: np.ndarray | float, at: np.ndarray = r) -> np.ndarray:
+        return np.clip(np.float32(0.5) - (at - np.float32(surface)) * ramp, 0.0, 1.0)
+
+    scalp = inside(outer)
     skull_out = inside(1.0 + anatomy.skull_mm * mm)
     marrow = inside(1.0 + 0.7 * anatomy.skull_mm * mm) - inside(1.0 + 0.3 * anatomy.skull_mm * mm)
     intracranial = inside(1.0)
+    fractions[FAT, head] = scalp - skull_out + marrow
+    fractions[BONE, head] = skull_out - intracranial - marrow
+    fractions[CSF, head] = intracranial  # brain tissue is carved out of it below
 
-    # Folded cortex: sulci are thin CSF clefts along the zero lines of a random gyral pattern g over
-    # directions. The WM surface sits a cortex thickness under the crowns and dips towards the sulcal
-    # fundi, so the grey ribbon follows the folds and white matter reaches into every gyrus.
-    g = _folding(anatomy, q, rho)
-    envelope = 1.0 - SUBARACHNOID_MM * mm
-    wm_surface = envelope - CORTEX_MM * mm - SULCUS_DEPTH * (1.0 - np.abs(g)) ** 2
-    fundus = wm_surface + CORTEX_MM * mm
-    pial = inside(envelope)
-    # Inside a sulcus: within half a cleft width of g's zero line and outside the fundus.
-    cleft = np.clip(0.5 + (SULCUS_HALF_WIDTH - np.abs(g)) / SULCUS_HALF_WIDTH, 0.0, 1.0) * (1 - inside(fundus))
-    pial *= 1 - cleft
-    white = inside(wm_surface)
-    del g, wm_surface, fundus, cleft, rho
-    ventricles = _ellipsoids(u, voxel, _ventricles(anatomy.ventricle_scale))
-    deep_grey = _ellipsoids(u, voxel, _DEEP_GREY) * (1 - ventricles)
-    lesion = (_ellipsoids(u, voxel, [(tuple(row[:3]), (row[3],) * 3) for row in anatomy.lesions])
-              * (1 - ventricles) * (1 - deep_grey)) if len(anatomy.lesions) else np.zeros_like(white)
-    ventricles *= white
-    deep_grey *= white
-    lesion *= white
-
-    fractions = np.empty((len(TISSUES),) + geometry.high_shape, dtype=np.float32)
-    fractions[0] = white - ventricles - deep_grey - lesion  # white matter
-    fractions[1] = pial - white + deep_grey  # grey matter
-    fractions[2] = intracranial - pial + ventricles  # CSF
-    fractions[3] = scalp - skull_out + marrow  # fat: scalp and marrow
-    fractions[4] = lesion
-    fractions[5] = skull_out - intracranial - marrow  # cortical bone
+    inner = r < 1.0
+    brain = head[inner]
+    ub = [c.ravel()[brain] for c in u]
+    white, grey, csf, lesion = _brain(anatomy, ub, geometry.high_voxel_mm, intracranial[inner])
+    del u, rho, r, scalp, skull_out, marrow, intracranial
+    fractions[WM, brain] = white
+    fractions[GM, brain] = grey
+    fractions[CSF, brain] = csf
+    fractions[LESION, brain] = lesion
     np.clip(fractions, 0.0, 1.0, out=fractions)
-    return fractions
+    return fractions.reshape((len(TISSUES),) + geometry.high_shape)
 
 
-def _head_coordinates(anatomy: Anatomy, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
-    """World RAS -> the subject's undeformed head frame (mm): untilt, unscale, then a smooth warp."""
-    p = [x - BRAIN_CENTRE_MM[0] - anatomy.shift_mm[0], y - BRAIN_CENTRE_MM[1] - anatomy.shift_mm[1],
-         z - BRAIN_CENTRE_MM[2] - anatomy.shift_mm[2]]
+def _brain(anatomy: Anatomy, u: list[np.ndarray], voxel: float, intracranial: np.ndarray) -> tuple[np.ndarray, ...]:
+    """WM, GM, CSF and lesion fractions of voxels inside the inner skull table (head-frame coordinates u)."""
+    q = [u[i] / BRAIN_SEMI_AXES_MM[i] for i in range(3)]
+    rho = np.sqrt(q[0] ** 2 + q[1] ** 2 + q[2] ** 2) + np.float32(1e-6)
+    depth_mm = (MEAN_RADIUS_MM * (1.0 - rho)).astype(np.float32)  # below the inner skull table
+
+    def ramp(distance_mm: np.ndarray) -> np.ndarray:  # fraction on the positive side of a surface
+        return np.clip(np.float32(0.5) + distance_mm / np.float32(voxel), 0.0, 1.0)
+
+    # Folded cortex. Sulci run along the zero lines of a random gyral pattern g over directions; s is the
+    # lateral distance to the nearest sulcus (|g| over its gradient). A sulcus is a thin CSF cleft from the
+    # surface down to its fundus, lined on both banks by cortex; crowns carry a cortex under the
+    # subarachnoid CSF; white matter is what lies deeper than the cortex everywhere.
+    # Only the cortical shell needs the folds; anything deeper is white matter (or a deep structure).
+    low, high = SULCUS_DEPTH_MM
+    shell = np.flatnonzero(depth_mm < SUBARACHNOID_MM + high + CORTEX_MM + 2 * voxel)
+    qs, rs, ds = [c[shell] for c in q], rho[shell], depth_mm[shell]
+    g, gradient = _folds(anatomy.folds, qs, rs)
+    s = np.abs(g) / np.maximum(gradient, np.float32(1e-3))
+    fundus = SUBARACHNOID_MM + low + (high - low) * (0.5 + 0.5 * np.tanh(_pattern(anatomy.depth, qs, rs)))
+    cleft = ramp(SULCUS_HALF_WIDTH_MM - s) * ramp(fundus - ds)
+    off_sulcus = np.maximum(ramp(s - SULCUS_HALF_WIDTH_MM - CORTEX_MM),  # beside the banks' cortex
+                            ramp(ds - fundus - CORTEX_MM))  # or below the fundus' cortex
+    tissue = np.ones_like(rho)
+    white = np.ones_like(rho)
+    tissue[shell] = ramp(ds - SUBARACHNOID_MM) * (1 - cleft)
+    white[shell] = np.minimum(ramp(ds - SUBARACHNOID_MM - CORTEX_MM), off_sulcus)  # under the crown cortex
+    del g, gradient, s, fundus, cleft, off_sulcus, qs, rs, ds
+
+    ventricles = _ellipsoids(u, voxel, _ventricles(anatomy.ventricle_scale)) * white
+    deep_grey = _ellipsoids(u, voxel, _DEEP_GREY) * (white - ventricles)
+    lesion = (_ellipsoids(u, voxel, [(tuple(row[:3]), (row[3],) * 3) for row in anatomy.lesions])
+              * (white - ventricles - deep_grey)) if len(anatomy.lesions) else np.zeros_like(white)
+    wm = white - ventricles - deep_grey - lesion
+    gm = tissue - white + deep_grey
+    csf = intracranial - tissue + ventricles
+    return wm, gm, csf, lesion
+
+
+def _head_coordinates(anatomy: Anatomy, geometry: Geometry) -> list[np.ndarray]:
+    """World RAS -> the subject's head frame (mm): untilt, unscale, then a smooth warp.
+
+    Every term is a sinusoid of a linear function of x, y, z, so it is built from 1D and 2D factors
+    (sin(a + b) = sin a cos b + cos a sin b) instead of evaluating sines on the full grid.
+    """
+    x, y, z = geometry.high_world()
     r = anatomy.rotation
-    u = [(r[0, i] * p[0] + r[1, i] * p[1] + r[2, i] * p[2]) / anatomy.scale[i] for i in range(3)]
+    origin = BRAIN_CENTRE_MM + anatomy.shift_mm
+    # u_i = sum_j r[j, i] (p_j - origin_j) / scale_i: a linear map (coefficients per world axis, constant).
+    coef = (r / anatomy.scale[None, :]).T  # coef[i, j]: d u_i / d p_j
+    const = -coef @ origin
+    linear = [coef[i, 0] * x + (coef[i, 1] * y + (coef[i, 2] * z + const[i])) for i in range(3)]
     amplitudes, waves, phases = anatomy.warp
-    warped = []
     for axis in range(3):
-        offset = np.zeros(np.broadcast_shapes(*(c.shape for c in u)), dtype=np.float32)
         for k in range(amplitudes.shape[1]):
-            w = waves[axis, k]
-            offset += amplitudes[axis, k] * np.sin(w[0] * u[0] + w[1] * u[1] + w[2] * u[2] + phases[axis, k])
-        warped.append(u[axis] + offset)
-    return warped
+            w = waves[axis, k] @ coef  # wave vector in world coordinates
+            phase = float(waves[axis, k] @ const + phases[axis, k])
+            a, bc = w[0] * x, w[1] * y + w[2] * z + np.float32(phase)
+            linear[axis] = linear[axis] + amplitudes[axis, k] * (np.sin(a) * np.cos(bc) + np.cos(a) * np.sin(bc))
+    shape = geometry.high_shape
+    return [np.broadcast_to(c, shape).astype(np.float32) for c in linear]
 
 
-def _folding(anatomy: Anatomy, q: list[np.ndarray], rho: np.ndarray) -> np.ndarray:
-    """A gyral pattern in [-1, 1] over directions from the brain centre."""
-    waves, phases = anatomy.folds
+def _folds(spec: tuple[np.ndarray, np.ndarray], q: list[np.ndarray], rho: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The gyral pattern g (sinusoids over directions) and |grad g| in 1/mm, so |g| / |grad g| is the
+    distance (mm) to the nearest sulcus (zero line of g)."""
+    waves, phases = spec
+    g = np.zeros_like(rho)
+    along = [np.zeros_like(rho) for _ in range(3)]  # sum of cos_k * w_k
+    radial = np.zeros_like(rho)  # sum of cos_k * (w_k . n)
+    n = [qi / rho for qi in q]
+    for w, phase in zip(waves, phases):
+        t = w[0] * n[0] + w[1] * n[1] + w[2] * n[2]
+        g += np.sin(t + phase)
+        c = np.cos(t + phase)
+        for i in range(3):
+            along[i] += c * w[i]
+        radial += c * t
+    # d(w.n)/dq = (w - (w.n) n) / rho; dq_i/du_i = 1 / semi-axis_i
+    gradient = np.sqrt(sum(((along[i] - radial * n[i]) / (rho * BRAIN_SEMI_AXES_MM[i])) ** 2 for i in range(3)))
+    return g, gradient
+
+
+def _pattern(spec: tuple[np.ndarray, np.ndarray], q: list[np.ndarray], rho: np.ndarray) -> np.ndarray:
+    """Sum of sinusoids over the direction from the brain centre (q / rho lies on the unit sphere)."""
+    waves, phases = spec
     total = np.zeros_like(rho)
     for w, phase in zip(waves, phases):
         total += np.sin((w[0] * q[0] + w[1] * q[1] + w[2] * q[2]) / rho + phase)
-    return np.tanh(total * np.float32(1.5 / np.sqrt(len(phases))))
+    return total
 
 
 Ellipsoid = tuple[tuple[float, float, float], tuple[float, float, float]]
@@ -154,24 +212,27 @@ _DEEP_GREY: list[Ellipsoid] = [
 
 
 def _ventricles(scale: float) -> list[Ellipsoid]:
-    """Lateral ventricles (bodies and frontal horns) and the third ventricle, scaled by atrophy."""
+    """Lateral ventricles (bodies, atria) and the third ventricle, wider with atrophy (`scale`)."""
     s = scale
     return [
         ((-8.0 * s ** 0.5, 2.0, 14.0), (4.5 * s, 24.0, 6.0 * s)),
         ((8.0 * s ** 0.5, 2.0, 14.0), (4.5 * s, 24.0, 6.0 * s)),
-        ((-11.0, -22.0, 8.0), (4.0 * s, 9.0, 7.0 * s)),  # atria
+        ((-11.0, -22.0, 8.0), (4.0 * s, 9.0, 7.0 * s)),
         ((11.0, -22.0, 8.0), (4.0 * s, 9.0, 7.0 * s)),
-        ((0.0, -6.0, 0.0), (1.2 * s, 10.0, 7.0)),  # third ventricle
+        ((0.0, -6.0, 0.0), (1.2 * s, 10.0, 7.0)),
     ]
 
 
 def _ellipsoids(u: list[np.ndarray], voxel: float, shapes: list[Ellipsoid]) -> np.ndarray:
-    """Union (max) of the partial-volume fractions of several ellipsoids, evaluated on their bounding boxes."""
-    out = np.zeros(np.broadcast_shapes(*(c.shape for c in u)), dtype=np.float32)
+    """Union (max) of the partial-volume fractions of several ellipsoids (only near each one is computed)."""
+    out = np.zeros_like(u[0])
     for centre, axes in shapes:
         a = np.asarray(axes, dtype=np.float32)
-        r = np.sqrt(sum(((u[i] - centre[i]) / a[i]) ** 2 for i in range(3)))
-        np.maximum(out, np.clip(0.5 - (r - 1.0) * (float(a.min()) / voxel), 0.0, 1.0), out=out)
+        near = np.flatnonzero(np.abs(u[0] - centre[0]) < a[0] + voxel)
+        for i in (1, 2):
+            near = near[np.abs(u[i][near] - centre[i]) < a[i] + voxel]
+        r = np.sqrt(sum(((u[i][near] - centre[i]) / a[i]) ** 2 for i in range(3)))
+        out[near] = np.maximum(out[near], np.clip(0.5 - (r - 1.0) * (float(a.min()) / voxel), 0.0, 1.0))
     return out
 
 

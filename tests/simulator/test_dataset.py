@@ -1,0 +1,71 @@
+"""simulate_dataset and `lohires-train simulate`: the layout the trainer reads, records, errors."""
+
+from __future__ import annotations
+
+import subprocess
+
+import nibabel as nib
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from lohires_edge.errors import LohiresError
+from tests.conftest import program
+from trainer.cli import main as train_main
+from trainer.simulate import SMALL, simulate_dataset
+
+
+def test_layout_is_exactly_what_the_trainer_reads(small_run):
+    out, records = small_run
+    names = {f"POCEMR00{n}_{s}.nii.gz" for n in (1, 2) for s in ("T1", "T2", "FLAIR")}
+    assert {p.name for p in (out / "Low_field").iterdir()} == names
+    assert {p.name for p in (out / "High_field").iterdir()} == names
+    assert [(r.subject, r.sequence) for r in records] == [(f"POCEMR00{n}", s) for n in (1, 2)
+                                                          for s in ("T1", "T2", "FLAIR")]
+    assert {p.name for p in (out / "dicom").iterdir()} == {n.removesuffix(".nii.gz") for n in names}
+
+
+def test_pairs_share_the_3t_grid_and_affine(small_run):
+    out, records = small_run
+    for record in records:
+        low, high = nib.load(record.low_field), nib.load(record.high_field)
+        assert low.shape == high.shape == SMALL.high_shape
+        np.testing.assert_allclose(low.affine, SMALL.high_affine(), atol=1e-5)
+        np.testing.assert_allclose(high.affine, SMALL.high_affine(), atol=1e-5)
+        assert low.get_data_dtype() == high.get_data_dtype() == np.int16
+        assert nib.aff2axcodes(high.affine) == ("P", "L", "S")  # rows A->P, columns R->L: DICOM's axial view
+
+
+def test_progress_is_called_once_per_subject_and_sequence(tmp_path):
+    calls = []
+    simulate_dataset(tmp_path, 2, sequences=("T2",), size="small", progress=calls.append)
+    assert calls == [1, 1]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"sequences": ("T1", "DWI")}, "unknown sequence"),
+    ({"sequences": ()}, "unknown sequence"),
+    ({"size": "huge"}, "unknown simulation size"),
+])
+def test_bad_arguments_are_expected_failures(tmp_path, kwargs, message):
+    with pytest.raises(LohiresError, match=message):
+        simulate_dataset(tmp_path, 1, **kwargs)
+
+
+def test_cli_writes_pairs_and_dicom(tmp_path):
+    result = CliRunner().invoke(train_main, ["simulate", str(tmp_path / "out"), "--subjects", "1", "--sequences",
+                                             "flair,T1", "--seed", "3", "--dicom-dir", str(tmp_path / "dcm"),
+                                             "--size", "small"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out" / "Low_field").iterdir()) == [
+        "POCEMR001_FLAIR.nii.gz", "POCEMR001_T1.nii.gz"]
+    assert len(list((tmp_path / "dcm" / "POCEMR001_FLAIR").glob("*.dcm"))) == SMALL.low_slices
+
+
+def test_cli_unknown_sequence_is_one_line_exit_1(tmp_path):
+    result = subprocess.run([program("lohires-train"), "simulate", str(tmp_path), "--subjects", "1",
+                             "--sequences", "T1,PD"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown sequence(s) PD" in lines[0]
