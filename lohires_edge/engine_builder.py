@@ -24,7 +24,7 @@ from lohires_edge.backends.tensorrt import TensorRTBackend, detect_platform, imp
 from lohires_edge.contract import read_contract
 from lohires_edge.engine_store import PRECISIONS, Manifest, file_sha256, write_engine, write_file_atomically
 from lohires_edge.errors import LohiresError
-from lohires_edge.quantization import is_qdq
+from lohires_edge.quantization import is_qdq, quantization_target
 from lohires_edge.slice_mapping import to_model_batch
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ def build_engine(model: Path, precision: str, store: Path, check_slices: Sequenc
     if precision == "int8" and not is_qdq(model):
         raise LohiresError(f"{model} is not quantized; int8 engines are built from a Q/DQ model: pass --calib "
                            "DATA, or build from the output of `lohires-edge quantize`")
+    if precision == "int8" and quantization_target(model) not in (None, "tensorrt"):
+        raise LohiresError(f"{model} was quantized for {quantization_target(model)} (uint8 activations with zero "
+                           "points), which TensorRT cannot build; quantize again with --target tensorrt")
     trt = import_tensorrt()
     platform = detect_platform()
     contract = read_contract(model)

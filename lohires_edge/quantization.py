@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -40,6 +41,24 @@ DEFAULT_MIN_PSNR = 30.0  # dB, INT8 output against FP32 output, over the FP32 ou
 PERCENTILE = 99.999  # onnxruntime's default for the percentile method
 CALIBRATION_BATCH = 1  # onnxruntime's histogram collector cannot merge batches of different sizes
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who runs the Q/DQ model decides the activation type; weights are int8 symmetric per-channel for both."""
+
+    activations: QuantType
+    symmetric_activations: bool
+    description: str
+
+
+# TensorRT takes only int8 with zero point 0. ONNX Runtime's x86 CPU kernels fuse Q/DQ into QLinear* ops
+# only for uint8 activations (U8S8, its recommended x86 format); with int8 activations most layers stay
+# DequantizeLinear -> float op -> QuantizeLinear and the model gets slower than FP32 (measured: docs).
+TARGETS = {
+    "tensorrt": Target(QuantType.QInt8, True, "int8 symmetric"),
+    "onnxruntime": Target(QuantType.QUInt8, False, "uint8 asymmetric"),
+}
 
 
 class QuantizationRejected(LohiresError):
@@ -73,11 +92,14 @@ class SliceReader(CalibrationDataReader):
 
 def quantize_model(model: Path, output: Path, calibration: Sequence[np.ndarray], holdout: Sequence[np.ndarray],
                    method: str = "entropy", max_ssim_drop: float = DEFAULT_MAX_SSIM_DROP,
-                   min_psnr: float = DEFAULT_MIN_PSNR) -> Agreement:
+                   min_psnr: float = DEFAULT_MIN_PSNR, target: str = "tensorrt") -> Agreement:
     """Write the Q/DQ INT8 version of `model` to `output` if it agrees with FP32 on `holdout` well enough.
 
     `calibration` and `holdout` are raw 2D slices (any dtype and shape); both go through the slice mapping.
+    `target` is "tensorrt" (for build-engine) or "onnxruntime" (for the CPU backend); see TARGETS.
     """
+    if target not in TARGETS:
+        raise LohiresError(f"unknown quantization target {target!r}; expected one of {', '.join(TARGETS)}")
     if method not in METHODS:
         raise LohiresError(f"unknown calibration method {method!r}; expected one of {', '.join(METHODS)}")
     if not calibration or not holdout:
@@ -96,9 +118,10 @@ def quantize_model(model: Path, output: Path, calibration: Sequence[np.ndarray],
         quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
         log.info("calibrating on %d slices (%s)", len(calibration), method)
         quantize_static(str(prepared), str(quantized), SliceReader(fp32, calib_batch), quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        per_channel=True, activation_type=TARGETS[target].activations, weight_type=QuantType.QInt8,
                         calibrate_method=METHODS[method],
-                        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                        extra_options={"ActivationSymmetric": TARGETS[target].symmetric_activations,
+                                       "WeightSymmetric": True,
                                        "CalibPercentile": PERCENTILE})
         agreement = compare(fp32, OnnxRuntimeBackend(quantized), holdout_batch)
         log.info("INT8 vs FP32 on %d held-out slices: PSNR %.2f dB (min %.2f), SSIM %.4f (min %.4f)",
@@ -109,11 +132,17 @@ def quantize_model(model: Path, output: Path, calibration: Sequence[np.ndarray],
                 f"{agreement.ssim_drop:.4f}, limit {max_ssim_drop}; PSNR {agreement.psnr_mean:.2f} dB, limit "
                 f"{min_psnr}); not written. Try --method percentile or more calibration slices, or stay on FP32")
         proto = onnx.load(str(quantized))
-        record = {"format": "QDQ", "weights": "int8 symmetric per-channel", "activations": "int8 symmetric",
-                  "method": method, "calibration_slices": len(calibration), "source_sha256": file_sha256(model),
+        record = {"format": "QDQ", "target": target, "weights": "int8 symmetric per-channel",
+                  "activations": TARGETS[target].description, "method": method, "calibration_slices": len(calibration), "source_sha256": file_sha256(model),
                   "int8_vs_fp32": dataclasses.asdict(agreement)}
         write_contract(proto, dataclasses.replace(
             contract, extra={**contract.extra, "quantization": json.dumps(record, sort_keys=True)}))
         onnx.save(proto, str(quantized))
         os.replace(quantized, output)
     return agreement
+
+
+def quantization_target(model: Path) -> str | None:
+    """The target a Q/DQ model was quantized for, from its contract (None: not made by `quantize`)."""
+    record = read_contract(model).extra.get("quantization")
+    return json.loads(record).get("target") if record else None

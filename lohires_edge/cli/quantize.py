@@ -8,7 +8,7 @@ import click
 
 from lohires_edge.contract import read_contract
 from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, DEFAULT_MAX_SSIM_DROP,
-                                       DEFAULT_MIN_PSNR, METHODS, quantize_model)
+                                       DEFAULT_MIN_PSNR, METHODS, TARGETS, quantize_model)
 from lohires_edge.volumes import sample_slices
 
 calib_slices_option = click.option("--calib-slices", type=click.IntRange(1), default=DEFAULT_CALIBRATION_SLICES,
@@ -30,12 +30,15 @@ calib_slices_option = click.option("--calib-slices", type=click.IntRange(1), def
               help="Refuse when 1 - mean SSIM(INT8, FP32) on held-out slices exceeds this.")
 @click.option("--min-psnr", type=float, default=DEFAULT_MIN_PSNR, show_default=True,
               help="Refuse when mean PSNR(INT8 vs FP32) on held-out slices is below this (dB).")
+@click.option("--target", type=click.Choice(sorted(TARGETS)), default="tensorrt", show_default=True,
+              help="tensorrt: int8 symmetric activations (build-engine); onnxruntime: uint8 activations, which "
+                   "ONNX Runtime's CPU kernels run fast.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Which slices are drawn.")
 def command(model: Path, calib: Path, output: Path, calib_slices: int, holdout_slices: int, method: str,
-            max_ssim_drop: float, min_psnr: float, seed: int) -> None:
+            max_ssim_drop: float, min_psnr: float, target: str, seed: int) -> None:
     """Quantize MODEL to INT8 with calibration slices from --calib."""
     calibration, holdout = sample_slices(calib, calib_slices, holdout_slices, seed, read_contract(model).sequence)
-    agreement = quantize_model(model, output, calibration, holdout, method, max_ssim_drop, min_psnr)
+    agreement = quantize_model(model, output, calibration, holdout, method, max_ssim_drop, min_psnr, target)
     click.echo(f"wrote {output}: INT8 vs FP32 on {agreement.slices} held-out slices: PSNR {agreement.psnr_mean:.2f} dB "
                f"(min {agreement.psnr_min:.2f}), SSIM {agreement.ssim_mean:.4f} (min {agreement.ssim_min:.4f}), "
                f"max |diff| {agreement.max_abs_diff:.4f}")

@@ -110,3 +110,22 @@ def test_an_already_quantized_model_is_refused(tiny_model, calib_dir, tmp_path):
     quantize_model(tiny_model, tmp_path / "q.onnx", calibration, holdout)
     with pytest.raises(LohiresError, match="already quantized"):
         quantize_model(tmp_path / "q.onnx", tmp_path / "qq.onnx", calibration, holdout)
+
+
+def test_onnxruntime_target_uses_uint8_activations_and_tensorrt_refuses_it(tiny_model, calib_dir, tmp_path):
+    from lohires_edge.engine_builder import build_engine
+    from lohires_edge.quantization import quantization_target
+
+    calibration, holdout = sample_slices(calib_dir, 6, 3)
+    out = tmp_path / "cpu.int8.onnx"
+    quantize_model(tiny_model, out, calibration, holdout, target="onnxruntime")
+    assert quantization_target(out) == "onnxruntime"
+    proto = onnx.load(str(out))
+    inits = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
+    activation_zero_points = [inits[n.input[2]] for n in proto.graph.node if n.op_type == "QuantizeLinear"]
+    assert activation_zero_points and all(z.dtype == np.uint8 for z in activation_zero_points)
+    with pytest.raises(LohiresError, match="quantize again with --target tensorrt"):
+        build_engine(out, "int8", tmp_path / "engines", holdout, "held-out")
+    with pytest.raises(LohiresError, match="is not quantized"):
+        build_engine(tiny_model, "int8", tmp_path / "engines", holdout, "held-out")
+    assert not (tmp_path / "engines").exists()
