@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from lohires_edge import __version__
 from lohires_edge.cli.support import ErrorReportingGroup, configure_logging, verbosity_option
 from trainer.cli import evaluate, export, fit, simulate
+
+# TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) buries our progress output; errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
