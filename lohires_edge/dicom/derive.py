@@ -3,11 +3,13 @@
 Both `enhance` and the DICOM node call `derive_instance`, so a series enhanced on the command line and
 one enhanced by the node are the same DICOM, with the same UIDs.
 
-Geometry: the slice mapping returns the enhanced slice on the source's own matrix (it resizes the model
-output back and crops the padding), so for the pixels the node and `enhance` pass, the new matrix *is*
-the source matrix and PixelSpacing / ImagePositionPatient stay the source's. For a different matrix,
-`_regrid` keeps the field of view: PixelSpacing scales by source/new matrix size, and
-ImagePositionPatient moves to the centre of the new first pixel; ImageOrientationPatient is always kept.
+Geometry: `pixels` must cover the source's field of view, on any matrix. The node passes the slice
+mapping's model-grid output (`grid="model"`: the source field of view at the model's pixel size), and
+`enhance` may pass the source matrix itself. `_regrid` keeps the field of view: PixelSpacing scales by
+source/new matrix size per axis, ImagePositionPatient moves to the centre of the new first pixel,
+ImageOrientationPatient is kept. For the source matrix nothing changes. On the model grid the slice
+mapping rounds the crop of the shorter axis to whole model pixels, so there the field of view is exact
+to within half a model pixel.
 """
 
 from __future__ import annotations

@@ -27,6 +27,10 @@ from lohires_edge.node.telemetry import NodeMetrics
 
 log = logging.getLogger(__name__)
 
+# Derived slices keep the model's pixel size (its finer matrix over the source field of view) rather
+# than shrinking back to the coarse 64 mT matrix: the "PixelSpacing of the model grid".
+OUTPUT_GRID = "model"
+
 
 class Worker:
     def __init__(self, spool: Spool, backends: Mapping[str, Backend], metrics: NodeMetrics) -> None:
@@ -54,7 +58,7 @@ class Worker:
                 path.unlink()
                 return
             backend = self.backends[decision.sequence]
-            (enhanced,) = enhance_slices(backend, [read_mr_slice(ds)])
+            (enhanced,) = enhance_slices(backend, [read_mr_slice(ds)], grid=OUTPUT_GRID)
             derived = derive_instance(ds, enhanced, backend.contract)
         except (InvalidDicomError, DecodeError, InvalidUID, ValueError, AttributeError, KeyError) as exc:
             # Validated at receive time, so this is a file damaged on disk or an unexpected dataset.

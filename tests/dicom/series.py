@@ -62,3 +62,11 @@ def write_series(datasets: list[Dataset], folder: Path) -> list[Path]:
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def fov_corner(ds: Dataset) -> np.ndarray:
+    """Patient coordinates of the outer corner of the first pixel: fixed for a given field of view."""
+    orientation = np.array(ds.ImageOrientationPatient, float)
+    row_spacing, col_spacing = (float(v) for v in ds.PixelSpacing)
+    return (np.array(ds.ImagePositionPatient, float) - 0.5 * col_spacing * orientation[:3]
+            - 0.5 * row_spacing * orientation[3:])

@@ -13,7 +13,7 @@ from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.derive import RESEARCH_CAUTION, SERIES_NUMBER_OFFSET, derive_instance
 from lohires_edge.dicom.uids import InvalidUID
 from tests.conftest import tiny_contract
-from tests.dicom.series import mr_series
+from tests.dicom.series import fov_corner, mr_series
 
 
 def _roundtrip(ds):
@@ -82,12 +82,7 @@ def test_a_different_matrix_keeps_the_field_of_view():
     assert (out.Rows, out.Columns) == (48, 30)
     assert [float(v) for v in out.PixelSpacing] == pytest.approx([1.5 * 24 / 48, 1.25 * 20 / 30])
 
-    def corner(ds):  # outer corner of the first pixel: the same physical point for the same field of view
-        row_dir, col_dir = np.array(ds.ImageOrientationPatient[:3], float), np.array(ds.ImageOrientationPatient[3:], float)
-        spacing = [float(v) for v in ds.PixelSpacing]
-        return np.array(ds.ImagePositionPatient, float) - 0.5 * spacing[1] * row_dir - 0.5 * spacing[0] * col_dir
-
-    np.testing.assert_allclose(corner(out), corner(source), atol=1e-6)
+    np.testing.assert_allclose(fov_corner(out), fov_corner(source), atol=1e-6)
     assert list(out.ImageOrientationPatient) == list(source.ImageOrientationPatient)
 
 

@@ -16,9 +16,9 @@ from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.uids import derived_uid
 from lohires_edge.inference import enhance_slices
 from tests.conftest import require_programs
-from tests.dicom.series import PATIENT_ID, PATIENT_NAME, mr_series, write_series
-from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, http_get, node_config, running_node, storescp, storescu,
-                              wait_for)
+from tests.dicom.series import PATIENT_ID, PATIENT_NAME, fov_corner, mr_series, write_series
+from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, http_get, node_config, running_node,
+                              storescp, storescu, wait_for)
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 
@@ -43,7 +43,7 @@ def test_series_in_derived_series_out(tiny_model, tmp_path):
 
     contract = read_contract(tiny_model)
     with OnnxRuntimeBackend(tiny_model) as backend:
-        expected_pixels = enhance_slices(backend, [read_mr_slice(s) for s in series])
+        expected_pixels = enhance_slices(backend, [read_mr_slice(s) for s in series], grid="model")
     derived = {ds.SourceImageSequence[0].ReferencedSOPInstanceUID: ds for ds in map(dcmread, arrived)}
     assert set(derived) == {s.SOPInstanceUID for s in series}
     for source, expected in zip(series, expected_pixels):
@@ -52,12 +52,13 @@ def test_series_in_derived_series_out(tiny_model, tmp_path):
         assert out.SeriesInstanceUID == derived_uid(source.SeriesInstanceUID, contract.model_id, "series")
         assert out.StudyInstanceUID == source.StudyInstanceUID
         assert list(out.ImageType)[:2] == ["DERIVED", "SECONDARY"]
-        assert (out.Rows, out.Columns) == (40, 36)
-        assert list(out.PixelSpacing) == list(source.PixelSpacing)
-        assert list(out.ImagePositionPatient) == list(source.ImagePositionPatient)
+        # The model grid: the 40x36 field of view at the 32-pixel model's pixel size (40 -> 32).
+        assert (out.Rows, out.Columns) == expected.shape == (32, 29)
+        assert [float(v) for v in out.PixelSpacing] == pytest.approx([1.5 * 40 / 32, 1.25 * 36 / 29])
+        np.testing.assert_allclose(fov_corner(out), fov_corner(source), atol=1e-4)
+        assert list(out.ImageOrientationPatient) == list(source.ImageOrientationPatient)
         assert int(np.abs(out.pixel_array.astype(int) - expected.astype(int)).max()) <= 1
-        assert not np.array_equal(out.pixel_array, read_mr_slice(source))
-
+        
     text = log.read_text()
     assert "enhanced instance" in text
     assert PATIENT_NAME.split("^")[0] not in text and PATIENT_ID not in text
@@ -84,5 +85,5 @@ def test_compressed_input_is_accepted_and_enhanced(tiny_model, tmp_path):
     with OnnxRuntimeBackend(tiny_model) as backend:
         for out in map(dcmread, arrived):
             source_uid = out.SourceImageSequence[0].ReferencedSOPInstanceUID
-            (expected,) = enhance_slices(backend, [originals[source_uid]])
+            (expected,) = enhance_slices(backend, [originals[source_uid]], grid="model")
             assert int(np.abs(out.pixel_array.astype(int) - expected.astype(int)).max()) <= 1
