@@ -133,7 +133,8 @@ def quantize_model(model: Path, output: Path, calibration: Sequence[np.ndarray],
                 f"{min_psnr}); not written. Try --method percentile or more calibration slices, or stay on FP32")
         proto = onnx.load(str(quantized))
         record = {"format": "QDQ", "target": target, "weights": "int8 symmetric per-channel",
-                  "activations": TARGETS[target].description, "method": method, "calibration_slices": len(calibration), "source_sha256": file_sha256(model),
+                  "activations": TARGETS[target].description, "method": method,
+                  "calibration_slices": len(calibration), "source_sha256": file_sha256(model),
                   "int8_vs_fp32": dataclasses.asdict(agreement)}
         write_contract(proto, dataclasses.replace(
             contract, extra={**contract.extra, "quantization": json.dumps(record, sort_keys=True)}))
