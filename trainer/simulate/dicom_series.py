@@ -55,7 +55,7 @@ def write_series(folder: Path, native: np.ndarray, affine: np.ndarray, protocol:
         ds.SliceLocation = _ds(position[2])
         ds.AcquisitionMatrix = [0, native.shape[1], native.shape[0], 0]
         pixels = np.ascontiguousarray(native[:, :, k])
-        ds.set_pixel_data(pixels, "MONOCHROME2", 16)
+        ds.set_pixel_data(pixels, "MONOCHROME2", 16, generate_instance_uid=False)
         ds.WindowCenter, ds.WindowWidth = _window(native)
         ds.file_meta = _file_meta(ds)
         path = folder / f"{k + 1:04d}.dcm"
