@@ -104,3 +104,18 @@ def test_spool_over_quota_answers_out_of_resources_with_nothing_half_written(tin
     assert len(list((spool / "incoming").iterdir())) + len(list((spool / "outgoing" / "DEST").iterdir())) == accepted
     assert list((spool / "tmp").iterdir()) == []
     assert "status 0xA700: spool full" in (tmp_path / "node.log").read_text()
+
+
+def test_associations_beyond_the_maximum_are_rejected(tiny_model, tmp_path):
+    config, ports = node_config(tmp_path, tiny_model, free_port(), node_extra="max_associations = 1")
+    scu = AE(ae_title=SCANNER_AE)
+    scu.add_requested_context(MRImageStorage, ExplicitVRLittleEndian)
+    with running_node(config, ports, tmp_path / "node.log"):
+        first = scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
+        assert first.is_established
+        second = scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
+        assert second.is_rejected
+        first.release()
+        third = wait_for(lambda: (a := scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)).is_established
+                         and a, 20, "a free association slot after release")
+        third.release()
