@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from pydicom import dcmread
+from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE
 
@@ -54,7 +55,12 @@ class Sender(threading.Thread):
                 self.wake.wait(0.5)
                 self.wake.clear()
                 continue
-            if self.send_round(pending):
+            try:
+                ok = self.send_round(pending)
+            except Exception:  # a bug or an odd peer must not end deliveries for good: log, back off, go on
+                log.exception("destination %s: sending failed unexpectedly", self.destination.name)
+                ok = False
+            if ok:
                 self.failures = 0
             else:
                 self.failures += 1
@@ -84,6 +90,10 @@ class Sender(threading.Thread):
                 try:
                     ds = dcmread(path)
                 except FileNotFoundError:  # `spool retry` or another process moved it
+                    continue
+                except InvalidDicomError as exc:  # damaged on disk: sending it again cannot help
+                    log.error("%s for %s is unreadable (%s); moved to the failed area", path.name, dest.name, exc)
+                    self.spool.move_to_failed(dest.name, path)
                     continue
                 response = assoc.send_c_store(ds)
                 status = int(response.Status) if "Status" in response else -1

@@ -1,0 +1,48 @@
+"""The worker on a real spool and the tiny ONNX model: enhance and queue, pass over, quarantine."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from pydicom import dcmread
+
+from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.dicom.uids import derived_uid
+from lohires_edge.node.spool import Spool
+from lohires_edge.node.telemetry import NodeMetrics
+from lohires_edge.node.worker import Worker
+from tests.dicom.series import mr_series
+
+
+def _encoded(ds) -> bytes:
+    buffer = BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def test_worker_enhances_passes_over_and_quarantines(tiny_model, tmp_path):
+    spool = Spool(tmp_path / "spool", 10 ** 8, ["PACS", "CONSOLE"])
+    metrics = NodeMetrics()
+    (t1,) = mr_series(1, description="AX T1 SE")
+    (dwi,) = mr_series(1, description="DWI b1000", seed=1)
+    del dwi.RepetitionTime, dwi.EchoTime  # nothing identifies its sequence
+    (damaged,) = mr_series(1, seed=2)
+    for ds in (t1, dwi):
+        spool.store_incoming(ds.SOPInstanceUID, _encoded(ds))
+    spool.store_incoming(damaged.SOPInstanceUID, _encoded(damaged)[:300])  # cut short on disk
+
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        handled = Worker(spool, {"T1": backend}, metrics).process_pending()
+        model_id = backend.contract.model_id
+
+    assert handled == 3 and spool.incoming() == []
+    expected = derived_uid(t1.SOPInstanceUID, model_id, "instance")
+    for destination in ("PACS", "CONSOLE"):
+        (queued,) = spool.outgoing(destination)
+        assert dcmread(queued).SOPInstanceUID == expected == queued.stem
+    assert [p.stem for p in spool.quarantine_dir.iterdir()] == [damaged.SOPInstanceUID]
+    value = metrics.registry.get_sample_value
+    assert value("lohires_enhanced_instances_total", {"sequence": "T1"}) == 1
+    assert value("lohires_skipped_instances_total") == 1
+    assert value("lohires_quarantined_instances_total") == 1
+    assert value("lohires_slice_seconds_count") == 1
