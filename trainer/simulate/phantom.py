@@ -151,25 +151,31 @@ def _brain(anatomy: Anatomy, u: list[np.ndarray], voxel: float, intracranial: np
 def _head_coordinates(anatomy: Anatomy, geometry: Geometry) -> list[np.ndarray]:
     """World RAS -> the subject's head frame (mm): untilt, unscale, then a smooth warp.
 
-    Every term is a sinusoid of a linear function of x, y, z, so it is built from 1D and 2D factors
-    (sin(a + b) = sin a cos b + cos a sin b) instead of evaluating sines on the full grid.
+    Every term is linear in x or a sinusoid of a linear function of x, y, z, and
+    sin(a + b) = sin a cos b + cos a sin b, so each coordinate is a sum of products of a function of x
+    (columns) and a function of (y, z) (rows, slices): one batched matrix product per axis, not dozens of
+    passes over the full grid.
     """
-    x, y, z = geometry.high_world()
+    x, y, z = (c.ravel() for c in geometry.high_world())
     r = anatomy.rotation
     origin = BRAIN_CENTRE_MM + anatomy.shift_mm
-    # u_i = sum_j r[j, i] (p_j - origin_j) / scale_i: a linear map (coefficients per world axis, constant).
-    coef = (r / anatomy.scale[None, :]).T  # coef[i, j]: d u_i / d p_j
+    coef = (r / anatomy.scale[None, :]).T  # u_i = coef[i] . (p - origin)
     const = -coef @ origin
-    linear = [coef[i, 0] * x + (coef[i, 1] * y + (coef[i, 2] * z + const[i])) for i in range(3)]
     amplitudes, waves, phases = anatomy.warp
+    coordinates = []
     for axis in range(3):
+        of_x = [coef[axis, 0] * x, np.ones_like(x)]
+        of_yz = [np.ones((y.size, z.size), np.float32), coef[axis, 1] * y[:, None] + coef[axis, 2] * z[None, :]
+                 + const[axis]]
         for k in range(amplitudes.shape[1]):
             w = waves[axis, k] @ coef  # wave vector in world coordinates
-            phase = float(waves[axis, k] @ const + phases[axis, k])
-            a, bc = w[0] * x, w[1] * y + w[2] * z + np.float32(phase)
-            linear[axis] = linear[axis] + amplitudes[axis, k] * (np.sin(a) * np.cos(bc) + np.cos(a) * np.sin(bc))
-    shape = geometry.high_shape
-    return [np.broadcast_to(c, shape).astype(np.float32) for c in linear]
+            yz = w[1] * y[:, None] + w[2] * z[None, :] + np.float32(waves[axis, k] @ const + phases[axis, k])
+            of_x += [np.sin(w[0] * x), np.cos(w[0] * x)]
+            of_yz += [amplitudes[axis, k] * np.cos(yz), amplitudes[axis, k] * np.sin(yz)]
+        factors_x = np.stack(of_x, axis=1).astype(np.float32)  # (columns, terms)
+        factors_yz = np.stack(of_yz, axis=1).astype(np.float32)  # (rows, terms, slices)
+        coordinates.append(np.matmul(factors_x[None], factors_yz))  # (rows, columns, slices)
+    return coordinates
 
 
 def _folds(spec: tuple[np.ndarray, np.ndarray], q: list[np.ndarray], rho: np.ndarray
