@@ -8,17 +8,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from lohires_edge.cli import main as edge_main
 from lohires_edge.service.install import (CONFIG_PATH, LOW_PORT_DROPIN, SYSUSERS_PATH, TMPFILES_PATH, UNIT_PATH,
                                           source_dir)
-from tests.conftest import program, require_programs
+from tests.conftest import require_programs
 
 PREFIX = Path(sys.prefix)  # the venv running the tests: its bin/lohires-edge exists
 
 
-def install(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([program("lohires-edge"), "install-service", "--root", str(root),
-                           "--prefix", str(PREFIX), *args], capture_output=True, text=True)
+def install(root: Path, *args: str) -> Result:
+    return CliRunner().invoke(edge_main, ["install-service", "--root", str(root), "--prefix", str(PREFIX), *args])
+
+
+def assert_one_line_failure(result: Result, complaint: str) -> None:
+    """Exit 1 through click's error path (SystemExit: no traceback), one line on stderr naming the problem."""
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and complaint in result.stderr, result.stderr
 
 
 def write_config(root: Path, port: int) -> Path:
@@ -31,7 +38,7 @@ def write_config(root: Path, port: int) -> Path:
 
 def test_installs_every_file_and_points_execstart_at_the_prefix(tmp_path):
     result = install(tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     unit = (tmp_path / UNIT_PATH).read_text()
     assert f"ExecStart={PREFIX}/bin/lohires-edge serve --config /etc/lohires-edge/config.toml\n" in unit
     assert "/opt/lohires-edge/venv" not in unit
@@ -48,21 +55,21 @@ def test_never_overwrites_an_existing_config(tmp_path):
     config.write_text(config.read_text() + "# the site's own edits\n")
     before = config.read_bytes()
     result = install(tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     assert config.read_bytes() == before
     assert f"kept     {config}" in result.stdout
 
 
 def test_port_below_1024_gets_the_capability_drop_in_and_loses_it_again(tmp_path):
     config = write_config(tmp_path, 104)
-    assert install(tmp_path).returncode == 0
+    assert install(tmp_path).exit_code == 0
     dropin = (tmp_path / LOW_PORT_DROPIN).read_text()
     assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in dropin
     assert "CapabilityBoundingSet=CAP_NET_BIND_SERVICE" in dropin
     assert "PrivateUsers=no" in dropin
     config.write_text(config.read_text().replace("port = 104", "port = 11112", 1))
     result = install(tmp_path)
-    assert result.returncode == 0
+    assert result.exit_code == 0
     assert not (tmp_path / LOW_PORT_DROPIN).exists()
     assert f"removed  {tmp_path / LOW_PORT_DROPIN}" in result.stdout
 
@@ -76,33 +83,27 @@ def test_bad_config_is_one_line_and_exit_1(tmp_path, text, complaint):
     config = tmp_path / CONFIG_PATH
     config.parent.mkdir(parents=True)
     config.write_text(text)
-    result = install(tmp_path)
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and complaint in result.stderr
+    assert_one_line_failure(install(tmp_path), complaint)
     assert config.read_text() == text
 
 
 def test_prefix_the_service_cannot_see_is_refused(tmp_path):
-    result = subprocess.run([program("lohires-edge"), "install-service", "--root", str(tmp_path),
-                             "--prefix", "/home/someone/venv"], capture_output=True, text=True)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "under /home" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = CliRunner().invoke(edge_main, ["install-service", "--root", str(tmp_path),
+                                            "--prefix", "/home/someone/venv"])
+    assert_one_line_failure(result, "under /home")
     assert not (tmp_path / UNIT_PATH).exists()
 
 
 def test_unwritable_root_is_one_line(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    result = install(blocker / "root")
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "cannot write" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert_one_line_failure(install(blocker / "root"), "cannot write")
 
 
 def apply_sysusers(root: Path) -> list[str]:
     """The installed sysusers snippet, applied by systemd's own tool to the temporary root."""
     require_programs("systemd-sysusers")
-    assert install(root).returncode == 0
+    assert install(root).exit_code == 0
     subprocess.run(["systemd-sysusers", f"--root={root}"], check=True, capture_output=True)
     passwd = {line.split(":")[0]: line.split(":") for line in (root / "etc/passwd").read_text().splitlines()}
     return passwd["lohires-edge"]
