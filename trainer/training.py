@@ -78,7 +78,7 @@ def fit(request: FitRequest) -> dict[str, float]:
         run.write_check_slices(val_in[np.linspace(0, len(val_in) - 1, min(CHECK_SLICES, len(val_in))).astype(int)])
     log.info("%d training slices, %d validation slices", len(train_in), len(val_in))
 
-    trainer = _GanTrainer(strategy, config, mixed)
+    trainer = GanTrainer(strategy, config, mixed)
     checkpoint_dir = run.checkpoints if chief else run.path / "workers" / worker_label() / "checkpoints"
     manager = tf.train.CheckpointManager(trainer.checkpoint, str(checkpoint_dir), max_to_keep=KEEP_CHECKPOINTS)
     if request.resume:
@@ -149,7 +149,7 @@ def _resumed_config(run: RunDir, request: FitRequest) -> RunConfig:
     return config
 
 
-class _GanTrainer:
+class GanTrainer:
     """The models, optimizers and compiled steps of one run, created under the run's strategy."""
 
     def __init__(self, strategy: tf.distribute.Strategy, config: RunConfig, mixed: bool) -> None:

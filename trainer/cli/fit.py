@@ -27,15 +27,15 @@ GENERATORS = ("edge", "seed")
               help="Weight of an extra (1 - SSIM) term; 0 = off.")
 @click.option("--frequency-weight", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Weight of an extra FFT-magnitude L1 term; 0 = off.")
-@click.option("--disc-filters", type=click.IntRange(1), default=64, show_default=True,
-              help="PatchGAN discriminator base filters.")
+@click.option("--disc-filters", type=click.IntRange(1),
+              help="PatchGAN discriminator base filters [the generator's base filters, as pix2pix pairs 64/64].")
 @click.option("--max-subjects", type=click.IntRange(1), help="Use at most N subjects.")
 @click.option("--resume", is_flag=True, help="Continue from the run directory's last checkpoint.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, steps_per_epoch: int | None,
             preset: str, base_filters: int | None, size: int, learning_rate: float | None, l1_weight: float,
-            ssim_weight: float, frequency_weight: float, disc_filters: int, max_subjects: int | None,
+            ssim_weight: float, frequency_weight: float, disc_filters: int | None, max_subjects: int | None,
             resume: bool, seed: int, quiet: bool) -> None:
     """Train on DATA/Low_field -> DATA/High_field pairs of one sequence into the run directory OUT.
 
@@ -58,7 +58,8 @@ def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, 
                            f"depth); use e.g. {2 ** generator.depth * max(1, round(size / 2 ** generator.depth))}")
     best = fit(FitRequest(
         data=data, sequence=sequence, out=out, generator=generator, mapping=MappingParams(size=size),
-        epochs=epochs, batch_size=batch_size, steps_per_epoch=steps_per_epoch, discriminator_filters=disc_filters,
+        epochs=epochs, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
+        discriminator_filters=disc_filters or generator.base_filters,
         losses=LossWeights(l1=l1_weight, ssim=ssim_weight, frequency=frequency_weight),
         learning_rate=learning_rate or DEFAULT_LEARNING_RATE, max_subjects=max_subjects, resume=resume, seed=seed,
         progress=not quiet))
