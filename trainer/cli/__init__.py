@@ -8,10 +8,12 @@ import click
 
 from lohires_edge import __version__
 from lohires_edge.cli.support import ErrorReportingGroup, configure_logging, verbosity_option
-from trainer.cli import evaluate, export, fit, simulate
 
 # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) buries our progress output; errors still show.
+# Set before any verb module can import TensorFlow.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from trainer.cli import evaluate, export, fit, simulate  # noqa: E402
 
 
 @click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
