@@ -97,7 +97,9 @@ def _build(trt: Any, model: Path, precision: str, max_batch: int, size: int, lay
     config.add_optimization_profile(profile)
 
     cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
-    config.set_timing_cache(cache, ignore_mismatch=False)
+    if not config.set_timing_cache(cache, ignore_mismatch=False):
+        report(f"timing cache {cache_path.name} does not fit this TensorRT and GPU; starting a new one")
+        config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
     monitor = _progress_monitor(trt, report)
     if monitor is not None:
         config.progress_monitor = monitor
