@@ -29,6 +29,7 @@ class Notifier:
         self.watchdog_interval = _watchdog_interval(env)
         self._socket: socket.socket | None = None
         self._lock = threading.Lock()
+        self._failed = False
 
     @property
     def enabled(self) -> bool:
@@ -65,7 +66,10 @@ class Notifier:
                     self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
                 self._socket.sendto(message.encode("utf-8"), self._address)
             except OSError as exc:
-                log.warning("could not notify the service manager (%s): %s", message.split("=")[0], exc)
+                # Once as a warning: the watchdog pings twice a second and would flood the journal.
+                level = logging.DEBUG if self._failed else logging.WARNING
+                self._failed = True
+                log.log(level, "could not notify the service manager (%s): %s", message.split("=")[0], exc)
 
     def close(self) -> None:
         with self._lock:
