@@ -8,6 +8,7 @@ full state (for --resume) and TensorBoard scalars and sample images.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,11 +95,13 @@ def fit(request: FitRequest) -> dict[str, float]:
     writer = tf.summary.create_file_writer(str(run.logs if chief else checkpoint_dir.parent / "logs"))
     best = run.read_best() if request.resume else None
 
+    show = request.progress and chief
+    samples = np.linspace(0, len(val_in) - 1, min(SAMPLE_IMAGES, len(val_in))).astype(int)
     for epoch in range(int(trainer.epoch.numpy()), request.epochs):
-        bar = tf.keras.utils.Progbar(steps, stateful_metrics=None, verbose=1 if request.progress and chief else 0,
-                                     unit_name="step")
-        if request.progress and chief:
-            print(f"epoch {epoch + 1}/{request.epochs}")
+        # A live bar on a terminal; in a log file, one line per epoch instead of thousands of bar updates.
+        bar = tf.keras.utils.Progbar(steps, verbose=1 if show and sys.stdout.isatty() else 0, unit_name="step")
+        if show:
+            print(f"epoch {epoch + 1}/{request.epochs}", flush=True)
         totals: dict[str, float] = {}
         for step in range(steps):
             losses = {k: float(v) for k, v in trainer.train_step(next(batches)).items()}
@@ -113,9 +116,10 @@ def fit(request: FitRequest) -> dict[str, float]:
                                **{f"validation/{k}": v for k, v in metrics.items()}}.items():
                 tf.summary.scalar(key, value)
             tf.summary.image("validation/input|generated|target",
-                             trainer.samples(val_in[:SAMPLE_IMAGES], val_tg[:SAMPLE_IMAGES]),
-                             max_outputs=SAMPLE_IMAGES)
-        log.info("epoch %d: %s", epoch + 1, metrics)
+                             trainer.samples(val_in[samples], val_tg[samples]), max_outputs=SAMPLE_IMAGES)
+        if show:
+            print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4f}" for k, v in totals.items())
+                  + f"; validation SSIM {metrics['ssim']:.4f}, L1 {metrics['l1']:.4f}", flush=True)
         if best is None or metrics["ssim"] > best["ssim"]:
             best = {"epoch": epoch + 1, **metrics}
             if chief:

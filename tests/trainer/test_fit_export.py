@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
@@ -45,7 +46,10 @@ def test_fit_writes_a_complete_run(run: Path) -> None:
     assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
     check = np.load(run / "check_slices.npy")
     assert check.shape[1:] == (32, 32) and check.min() >= -1.0 and check.max() <= 1.0
-    assert list((run / "logs").glob("events.out.tfevents.*"))
+    logged = EventAccumulator(str(run / "logs"), size_guidance={"images": 0}).Reload()
+    assert {"train/g_l1", "train/d", "validation/ssim"} <= set(logged.Tags()["tensors"])
+    assert [e.step for e in logged.Tensors("validation/ssim")] == [1, 2]
+    assert "validation/input|generated|target" in logged.Tags()["tensors"]
 
 
 def test_export_writes_the_contract_and_matches_tensorflow(run: Path, tmp_path: Path) -> None:
