@@ -126,3 +126,11 @@ def test_tmpfiles_creates_the_state_folders_for_the_service_user(tmp_path):
     for folder in ("models", "engines", "spool"):
         stat = (tmp_path / "var/lib/lohires-edge" / folder).stat()
         assert stat.st_uid == int(user[2]) and stat.st_mode & 0o777 == 0o750
+
+
+def test_missing_source_files_are_one_line(tmp_path):
+    # A non-editable install has no systemd/ folder beside the package: --source must name the checkout's.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_failure(install(tmp_path / "root", "--source", str(empty)), "pass --source")
+    assert not (tmp_path / "root" / UNIT_PATH).exists()
