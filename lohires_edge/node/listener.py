@@ -63,7 +63,7 @@ def _addresses(host: str) -> set[str]:
     try:
         return {info[4][0] for info in socket.getaddrinfo(host, None)}
     except socket.gaierror:
-        log.warning("allowed caller host %s does not resolve; nobody will match it", host)
+        log.warning("event=caller_host_unresolved host=%s note='nobody will match it'", host)
         return set()
 
 
@@ -101,8 +101,8 @@ class Listener:
                     (evt.EVT_C_ECHO, lambda event: SUCCESS)]
         self._server = self.ae.start_server((self.config.host, self.config.port), block=False,
                                             evt_handlers=handlers, ssl_context=server_tls_context(self.config))
-        log.info("listening as %s on %s:%d%s", self.config.ae_title, self.config.host, self.config.port,
-                 " (TLS)" if self.config.tls else "")
+        log.info("event=listening ae=%s host=%s port=%d tls=%s", self.config.ae_title, self.config.host,
+                 self.config.port, "yes" if self.config.tls else "no")
 
     def stop(self) -> None:
         """Stop accepting associations and end the ones in progress (their unacknowledged stores are resent)."""
@@ -116,7 +116,8 @@ class Listener:
         address = str(assoc.requestor.address)
         if self.callers.allows(calling, address):
             return
-        log.warning("rejected association from AE %r at %s: not in node.allowed_callers", calling.strip(), address)
+        log.warning("event=association_rejected calling_ae=%r address=%s reason='not in node.allowed_callers'",
+                    calling.strip(), address)
         self.metrics.refused.labels(reason="caller not allowed").inc()
         assoc.acse.send_reject(0x01, 0x01, 0x03)  # rejected permanent, service user, calling AE not recognised
         assoc.is_rejected = True
@@ -126,8 +127,8 @@ class Listener:
         status, reason = self._store(event)
         if status != SUCCESS:
             self.metrics.refused.labels(reason=reason.split(":")[0]).inc()
-            log.warning("refused instance from %s with status 0x%04X: %s",
-                        str(event.assoc.requestor.ae_title).strip(), status, reason)
+            log.warning("event=store_refused status=0x%04X calling_ae=%r reason=%r",
+                        status, str(event.assoc.requestor.ae_title).strip(), reason)
         return status
 
     def _store(self, event: evt.Event) -> tuple[int, str]:
@@ -158,6 +159,6 @@ class Listener:
         except OSError as exc:
             return OUT_OF_RESOURCES, f"spool write failed: {exc.strerror or exc}"
         self.metrics.received.inc()
-        log.info("spooled instance %s of series %s", uid, ds.SeriesInstanceUID)
+        log.info("event=spooled sop=%s series=%s", uid, ds.SeriesInstanceUID)
         self.on_stored()
         return SUCCESS, ""

@@ -58,14 +58,14 @@ class Sender(threading.Thread):
             try:
                 ok = self.send_round(pending)
             except Exception:  # a bug or an odd peer must not end deliveries for good: log, back off, go on
-                log.exception("destination %s: sending failed unexpectedly", self.destination.name)
+                log.exception("event=send_error destination=%s", self.destination.name)
                 ok = False
             if ok:
                 self.failures = 0
             else:
                 self.failures += 1
                 delay = backoff_seconds(self.failures, self.config.backoff_initial, self.config.backoff_max)
-                log.info("destination %s: retrying in %.1f s", self.destination.name, delay)
+                log.info("event=retry_scheduled destination=%s in_s=%.1f", self.destination.name, delay)
                 self.stop_event.wait(delay)
 
     def send_round(self, pending: list[Path]) -> bool:
@@ -76,7 +76,7 @@ class Sender(threading.Thread):
             tls = (ssl.create_default_context(cafile=str(dest.tls_ca)), dest.host)
         assoc = self.ae.associate(dest.host, dest.port, ae_title=dest.ae_title, tls_args=tls)
         if not assoc.is_established:
-            log.warning("destination %s (%s@%s:%d) did not accept an association", dest.name, dest.ae_title,
+            log.warning("event=association_failed destination=%s ae=%s address=%s:%d", dest.name, dest.ae_title,
                         dest.host, dest.port)
             for path in pending:
                 self._failed_attempt(path)
@@ -92,7 +92,8 @@ class Sender(threading.Thread):
                 except FileNotFoundError:  # `spool retry` or another process moved it
                     continue
                 except InvalidDicomError as exc:  # damaged on disk: sending it again cannot help
-                    log.error("%s for %s is unreadable (%s); moved to the failed area", path.name, dest.name, exc)
+                    log.error("event=unreadable_outgoing file=%s destination=%s error=%r action=moved_to_failed",
+                              path.name, dest.name, str(exc))
                     self.spool.move_to_failed(dest.name, path)
                     continue
                 response = assoc.send_c_store(ds)
@@ -101,11 +102,11 @@ class Sender(threading.Thread):
                     path.unlink(missing_ok=True)
                     self.attempts.pop(path.name, None)
                     self.metrics.sent.labels(destination=dest.name).inc()
-                    log.info("delivered %s to %s (status 0x%04X)", path.stem, dest.name, status)
+                    log.info("event=delivered sop=%s destination=%s status=0x%04X", path.stem, dest.name, status)
                 else:
                     all_delivered = False
-                    log.warning("destination %s answered %s for %s", dest.name,
-                                f"0x{status:04X}" if status >= 0 else "nothing", path.stem)
+                    log.warning("event=delivery_refused sop=%s destination=%s status=%s", path.stem, dest.name,
+                                f"0x{status:04X}" if status >= 0 else "none")
                     self._failed_attempt(path)
         finally:
             if assoc.is_established:
@@ -119,5 +120,5 @@ class Sender(threading.Thread):
             self.spool.move_to_failed(self.destination.name, path)
             self.attempts.pop(path.name, None)
             self.metrics.failed.labels(destination=self.destination.name).inc()
-            log.error("gave up on %s for %s after %d attempts; moved to the failed area "
-                      "(`lohires-edge spool retry` re-sends)", path.stem, self.destination.name, count)
+            log.error("event=gave_up sop=%s destination=%s attempts=%d action=moved_to_failed "
+                      "hint='lohires-edge spool retry re-sends'", path.stem, self.destination.name, count)

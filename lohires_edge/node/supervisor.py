@@ -41,7 +41,8 @@ def load_backends(config: NodeConfig) -> dict[str, Backend]:
         if backend.contract.sequence != entry.sequence:
             raise ConfigError(f"{config.source}: models[{index}]: the model is for {backend.contract.sequence}, "
                               f"the entry says {entry.sequence}")
-        log.info("model for %s: %s on %s", entry.sequence, backend.contract.model_id, backend.name)
+        log.info("event=model_loaded sequence=%s model=%s backend=%s", entry.sequence, backend.contract.model_id,
+                 backend.name)
         backends[entry.sequence] = backend
     return backends
 
@@ -82,7 +83,7 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
             endpoint.shutdown()
         for backend in backends.values():
             backend.close()
-        log.info("stopped; %d instances left in the spool resume on restart", spool.counts().incoming)
+        log.info("event=stopped incoming_left=%d note='the spool resumes on restart'", spool.counts().incoming)
 
 
 def _processing_loop(worker: Worker, senders: list[Sender], notifier: Notifier, health: Health,
@@ -97,7 +98,7 @@ def _processing_loop(worker: Worker, senders: list[Sender], notifier: Notifier, 
         try:
             handled = worker.process_pending(keep_going=alive)
         except SpoolFull as exc:
-            log.error("cannot queue derived instances: %s", exc)
+            log.error("event=spool_full stage=outgoing reason=%r", str(exc))
             handled = 0
             stop.wait(5 * LOOP_WAIT_S)
         if handled:

@@ -52,8 +52,8 @@ class Worker:
             ds = dcmread(path)
             decision = route(ds, self.backends)
             if decision.sequence is None:
-                log.warning("passed over instance %s of series %s: %s", ds.SOPInstanceUID, ds.SeriesInstanceUID,
-                            decision.reason)
+                log.warning("event=passed_over sop=%s series=%s reason=%r", ds.SOPInstanceUID,
+                            ds.SeriesInstanceUID, decision.reason)
                 self.metrics.skipped.inc()
                 path.unlink()
                 return
@@ -64,7 +64,7 @@ class Worker:
             # Validated at receive time, so this is a file damaged on disk or an unexpected dataset.
             target = self.spool.quarantine(path)
             self.metrics.quarantined.inc()
-            log.error("quarantined %s: %s: %s", target.name, type(exc).__name__, exc)
+            log.error("event=quarantined file=%s error=%s detail=%r", target.name, type(exc).__name__, str(exc))
             return
         buffer = BytesIO()
         derived.save_as(buffer, enforce_file_format=True)
@@ -74,5 +74,5 @@ class Worker:
         elapsed = time.perf_counter() - started
         self.metrics.enhanced.labels(sequence=decision.sequence).inc()
         self.metrics.slice_seconds.observe(elapsed)
-        log.info("enhanced instance %s (%s, %.3f s) -> %s", ds.SOPInstanceUID, decision.reason, elapsed,
-                 derived.SOPInstanceUID)
+        log.info("event=enhanced sop=%s series=%s route=%r seconds=%.3f derived_sop=%s", ds.SOPInstanceUID,
+                 ds.SeriesInstanceUID, decision.reason, elapsed, derived.SOPInstanceUID)

@@ -33,8 +33,8 @@ def test_unknown_callers_are_rejected_at_association(tiny_model, tmp_path):
         assert wrong_host.returncode != 0
         assert echoscu(ports["dicom"]).returncode == 0  # the allowed scanner still gets in
     text = log.read_text()
-    assert "rejected association from AE 'INTRUDER'" in text
-    assert "rejected association from AE 'ELSEWHERE'" in text
+    assert "event=association_rejected calling_ae='INTRUDER'" in text
+    assert "event=association_rejected calling_ae='ELSEWHERE'" in text
     assert not list((tmp_path / "spool" / "incoming").iterdir())
 
 
@@ -83,7 +83,7 @@ def test_bad_input_is_refused_and_the_node_keeps_serving(tiny_model, tmp_path, m
     assert [p for p in tmp_path.rglob("*escaped*")] == []
     text = (tmp_path / "node.log").read_text()
     assert "Enhanced MR (multi-frame) is not supported" in text
-    assert text.count("refused instance") == 5
+    assert text.count("event=store_refused") == 5
 
 
 def test_spool_over_quota_answers_out_of_resources_with_nothing_half_written(tiny_model, tmp_path):
@@ -103,7 +103,7 @@ def test_spool_over_quota_answers_out_of_resources_with_nothing_half_written(tin
     spool = tmp_path / "spool"
     assert len(list((spool / "incoming").iterdir())) + len(list((spool / "outgoing" / "DEST").iterdir())) == accepted
     assert list((spool / "tmp").iterdir()) == []
-    assert "status 0xA700: spool full" in (tmp_path / "node.log").read_text()
+    assert "event=store_refused status=0xA700" in (tmp_path / "node.log").read_text()
 
 
 def test_associations_beyond_the_maximum_are_rejected(tiny_model, tmp_path):

@@ -58,7 +58,7 @@ def test_destination_down_then_up_delivers_everything(tiny_model, tmp_path, simu
             wait_for(lambda: len(orthanc_sop_uids(http)) == n, 90, f"{n} instances in Orthanc")
             assert set(orthanc_sop_uids(http)) == _expected_uids(simulated_t1, tiny_model)
         assert stop(node) == 0
-    assert "did not accept an association" in (tmp_path / "node.log").read_text()
+    assert "event=association_failed destination=DEST" in (tmp_path / "node.log").read_text()
     assert _count(_spool_status(config), "outgoing to DEST") == 0
 
 
@@ -95,4 +95,4 @@ def test_past_the_retry_budget_then_spool_retry(tiny_model, tmp_path, simulated_
             wait_for(lambda: len(list(received.iterdir())) == 3, 60, "the re-sent instances at storescp")
         assert stop(node) == 0
     assert {dcmread(p).SOPInstanceUID for p in received.iterdir()} == _expected_uids(files, tiny_model)
-    assert "gave up on" in (tmp_path / "node.log").read_text()
+    assert "event=gave_up" in (tmp_path / "node.log").read_text()

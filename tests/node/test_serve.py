@@ -60,7 +60,7 @@ def test_series_in_derived_series_out(tiny_model, tmp_path):
         assert int(np.abs(out.pixel_array.astype(int) - expected.astype(int)).max()) <= 1
         
     text = log.read_text()
-    assert "enhanced instance" in text
+    assert "event=enhanced sop=" in text
     assert PATIENT_NAME.split("^")[0] not in text and PATIENT_ID not in text
     assert not list((tmp_path / "spool" / "incoming").iterdir())
     assert not list((tmp_path / "spool" / "outgoing" / "DEST").iterdir())
