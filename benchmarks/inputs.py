@@ -1,0 +1,66 @@
+"""What the benchmarks run on: the model (the shipped default or one given), its INT8 Q/DQ version, and
+simulated 64 mT data (the held-out set given, or simulated here so that anyone can run the scripts).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from lohires_edge.backends.selection import resolve_model
+from lohires_edge.contract import ModelContract, read_contract
+from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, TARGETS,
+                                       quantize_model)
+from lohires_edge.volumes import sample_slices
+
+log = logging.getLogger(__name__)
+
+HELDOUT_SEED = 2  # the simulator seed of the held-out subjects (never a training seed of the shipped models)
+CALIBRATION_SEED = 9  # INT8 calibration data: neither a training nor the held-out seed
+CALIBRATION_SUBJECTS = 1
+
+
+def model_path(model: Path | None, sequence: str = "T1") -> Path:
+    """The model given, else the shipped default for `sequence` (a LohiresError naming --model if none)."""
+    return resolve_model(model, sequence)
+
+
+def model_label(contract: ModelContract) -> str:
+    return contract.model_id
+
+
+def generator_config(model: Path) -> dict[str, int] | None:
+    """The generator configuration the trainer's export records in the contract (None if absent)."""
+    raw = read_contract(model).extra.get("generator")
+    return json.loads(raw) if raw else None
+
+
+def simulated_data(folder: Path, subjects: int, seed: int, sequences: tuple[str, ...], dicom: bool = False) -> Path:
+    """`folder`, simulated with trainer.simulate unless it already holds every sequence's NIfTI pairs."""
+    from trainer.simulate import simulate_dataset  # trainer is optional for the edge-only scripts
+
+    low = folder / "Low_field"
+    if low.is_dir() and all(any(low.glob(f"*_{s}.nii*")) for s in sequences):
+        return folder
+    log.info("simulating %d subject(s) (seed %d, %s) into %s", subjects, seed, ",".join(sequences), folder)
+    simulate_dataset(folder, subjects, sequences=sequences, seed=seed, dicom_dir=folder / "dicom" if dicom else None)
+    return folder
+
+
+def int8_model(fp32: Path, work: Path, target: str = "onnxruntime") -> Path:
+    """The Q/DQ INT8 version of `fp32` for `target`, calibrated on simulated slices (cached under `work`).
+
+    The accuracy thresholds are off here: the benchmark reports INT8 quality, it does not gate it.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown quantization target {target!r}")
+    contract = read_contract(fp32)
+    out = work / f"{fp32.stem}-int8-{target}.onnx"
+    if out.is_file() and out.stat().st_mtime >= fp32.stat().st_mtime:
+        return out
+    data = simulated_data(work / "calibration", CALIBRATION_SUBJECTS, CALIBRATION_SEED, (contract.sequence,))
+    calibration, holdout = sample_slices(data, DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES,
+                                         sequence=contract.sequence)
+    quantize_model(fp32, out, calibration, holdout, max_ssim_drop=1.0, min_psnr=float("-inf"), target=target)
+    return out

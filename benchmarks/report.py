@@ -1,0 +1,45 @@
+"""How every benchmark reports: a Markdown table on stdout and a JSON record under benchmarks/results/.
+
+The record carries the command, the machine and its load average, so a figure quoted later can be
+traced to the run and the conditions it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import onnxruntime
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    """What the figures depend on: CPUs this process may use, processor, library versions, load."""
+    return {"cpus": len(os.sched_getaffinity(0)), "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(), "numpy": np.__version__, "onnxruntime": onnxruntime.__version__,
+            "load_average": os.getloadavg()}
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table; floats are printed with 3 significant decimals unless already formatted."""
+    def cell(value: Any) -> str:
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_record(name: str, payload: dict[str, Any], results_dir: Path = RESULTS_DIR) -> Path:
+    """`payload` plus the command and machine as `<results_dir>/<name>.json`; returns the path."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{name}.json"
+    record = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine(), **payload}
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
