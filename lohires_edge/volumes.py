@@ -15,6 +15,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.uid import MRImageStorage
 
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.errors import LohiresError
@@ -73,7 +74,10 @@ def read_dicom_series(folder: Path) -> list[DicomSlice]:
             ds = pydicom.dcmread(path)
         except InvalidDicomError:
             continue  # README files, thumbnails and the like beside the series
-        if "PixelData" in ds:
+        except Exception as exc:  # pydicom raises many types for truncated or corrupt files
+            raise VolumeError(f"{path.relative_to(folder)} is not a readable DICOM file ({type(exc).__name__}: "
+                              f"{exc}); remove or replace it") from None
+        if "PixelData" in ds or ds.get("SOPClassUID") == MRImageStorage:  # an MR file without pixels is broken
             datasets.append((path, ds))
     if not datasets:
         raise VolumeError(f"{folder} holds no DICOM images; give a NIfTI file or a folder with one DICOM series")

@@ -103,3 +103,14 @@ def test_tensorrt_backend_without_tensorrt_is_one_line(tiny_model, tmp_path):
     source = write_nifti(tmp_path / "v.nii.gz", phantom_volume(slices=2))
     assert_one_line_error(edge("enhance", source, "-o", tmp_path / "o.nii.gz", "--model", tiny_model,
                                "--backend", "tensorrt", "--engines", tmp_path), "python3-libnvinfer")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])  # cut in the header, cut in the pixel data
+def test_truncated_dicom_file_is_one_line(tiny_model, tmp_path, keep):
+    paths = write_series(mr_series(slices=2), tmp_path / "series")
+    data = paths[1].read_bytes()
+    paths[1].write_bytes(data[: int(len(data) * keep)])
+    result = edge("enhance", tmp_path / "series", "-o", tmp_path / "out", "--model", tiny_model)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert paths[1].name in result.stderr
