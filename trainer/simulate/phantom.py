@@ -25,10 +25,10 @@ BRAIN_CENTRE_MM = np.array([0.0, 0.0, -2.0], dtype=np.float32)  # RAS; the slab 
 MEAN_RADIUS_MM = float(np.cbrt(np.prod(BRAIN_SEMI_AXES_MM)))
 CORTEX_MM = 2.8  # grey-matter thickness (crowns and both banks of every sulcus)
 SUBARACHNOID_MM = 1.5  # CSF between the gyral crowns and the inner skull table
-SULCUS_DEPTH_MM = (6.0, 20.0)  # range of sulcal depth below the crowns
+SULCUS_DEPTH_MM = (8.0, 24.0)  # range of sulcal depth below the crowns
 SULCUS_HALF_WIDTH_MM = 0.6  # CSF in a sulcus (partial-volumed at 1 mm, as in real images)
 FOLD_WAVES = 12
-FOLD_WAVE_NUMBER = (18.0, 26.0)  # radians^-1 over directions: gyri ~12-16 mm apart at the surface
+FOLD_WAVE_NUMBER = (24.0, 34.0)  # radians^-1 over directions: sulci ~10-12 mm apart at the surface
 
 # WM, GM, CSF, fat, lesion, bone: indices into tissues.TISSUES
 WM, GM, CSF, FAT, LESION, BONE = range(len(TISSUES))
