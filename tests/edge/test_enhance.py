@@ -114,3 +114,18 @@ def test_truncated_dicom_file_is_one_line(tiny_model, tmp_path, keep):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert paths[1].name in result.stderr
+
+
+def test_scaled_nifti_keeps_its_stored_dtype(tiny_model, tmp_path):
+    from lohires_edge.enhancement import enhance_nifti
+
+    volume = phantom_volume(slices=3)
+    image = nib.Nifti1Image(volume, AFFINE)
+    image.header.set_slope_inter(0.5, 10.0)  # stored int16, values = 0.5 * stored + 10
+    nib.save(image, str(tmp_path / "scaled.nii.gz"))
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        report = enhance_nifti(backend, tmp_path / "scaled.nii.gz", tmp_path / "out.nii.gz")
+        expected = np.stack(enhance_slices(backend, [volume[:, :, k] * 0.5 + 10.0 for k in range(3)]), axis=2)
+    written = nib.load(str(tmp_path / "out.nii.gz"))
+    assert report.slices == 3 and written.get_data_dtype() == np.int16
+    assert np.allclose(written.get_fdata(), expected, atol=float(written.dataobj.slope))  # one stored step
