@@ -104,7 +104,7 @@ def test_residual_misregistration_stays_within_one_voxel_and_one_degree():
         angle = np.degrees(np.arccos(np.clip((np.trace(rotation) - 1) / 2, -1, 1)))
         assert np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-9)
         assert np.linalg.norm(shift) <= FULL.high_voxel_mm + 1e-9
-        assert angle <= np.sqrt(3) * registration.MAX_ROTATION_DEG + 1e-9
+        assert angle <= registration.MAX_ROTATION_DEG + 1e-9
 
 
 def _downsample_mask(mask: np.ndarray, geometry: Geometry) -> np.ndarray:

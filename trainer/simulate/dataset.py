@@ -54,8 +54,8 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
 
     size: "full" (3 T 1 mm isotropic, 200 x 200 x 150; 64 mT 1.6 x 1.6 x 5 mm, 125 x 125 x 30) or
     "small" (64 x 64 x 50 and 40 x 40 x 10 voxels, well under a second per subject, for tests), or a
-    `Geometry`. progress, when given, is called with 1 after each subject and sequence is written
-    (subjects * len(sequences) calls, from the calling thread). lesions=False makes every subject
+    `Geometry`. progress, when given, is called with 1 per subject and sequence written, in the calling
+    thread, as each subject completes (subjects * len(sequences) calls in all). lesions=False makes every subject
     lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant tissue of each
     3 T voxel (0 air, then 1 + the index in `tissues.TISSUES`: 1 WM, 2 GM, 3 CSF, 4 fat, 5 lesion, 6 bone).
     workers: subjects simulated at once in threads (numpy, FFT and zlib release the GIL); the files do
