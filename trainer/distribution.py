@@ -13,11 +13,19 @@ import os
 
 import tensorflow as tf
 
+from lohires_edge.errors import LohiresError
+
 
 def cluster_spec() -> dict | None:
     """The parsed TF_CONFIG, or None when this process is not part of a cluster."""
     raw = os.environ.get("TF_CONFIG")
-    return json.loads(raw) if raw else None
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise LohiresError(f"TF_CONFIG is not valid JSON ({exc}); set it as TensorFlow documents or unset it") \
+            from None
 
 
 def choose_strategy() -> tf.distribute.Strategy:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class RunConfig:
     validation_subjects: list[str]
     model_name: str = "lohiresgan"
     model_version: str = "0.1.0"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mapping_params(self) -> MappingParams:

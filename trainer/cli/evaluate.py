@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from lohires_edge.backends.base import Backend
 
 
 @click.command("evaluate")
@@ -38,7 +42,8 @@ def command(model: Path, data: Path, sequence: str, csv_path: Path, outputs: Pat
     click.echo(summary(results))
 
 
-def _open_model(model: Path):  # -> Backend (lazy imports keep `--help` fast)
+def _open_model(model: Path) -> Backend:
+    """A run directory through TensorFlow, an ONNX file through ONNX Runtime (imports kept lazy for --help)."""
     if model.is_dir():
         from lohires_edge.contract import ModelContract
         from trainer.keras_backend import KerasBackend
