@@ -12,7 +12,7 @@ from pathlib import Path
 from lohires_edge.backends.base import Backend, BackendUnavailable
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend, cuda_available
 from lohires_edge.backends.tensorrt import TensorRTBackend, detect_platform
-from lohires_edge.engine_store import DEFAULT_STORE, file_sha256, find_engine
+from lohires_edge.engine_store import DEFAULT_STORE, file_sha256, find_engine, read_manifest
 from lohires_edge.errors import LohiresError
 from lohires_edge.models import default_model_path
 
@@ -40,6 +40,9 @@ def open_backend(model: Path | None = None, engine: Path | None = None, backend:
     if engine is not None:
         if backend == "onnxruntime":
             raise LohiresError("a TensorRT engine runs only on the tensorrt backend; pass --model for onnxruntime")
+        if model is not None and read_manifest(Path(engine)).model_sha256 != file_sha256(resolve_model(model, None)):
+            raise LohiresError(f"engine {Path(engine).name} was not built from {Path(model).name}; build one for "
+                               "it with `lohires-edge build-engine`, or give only the engine")
         chosen: Backend = TensorRTBackend.from_file(Path(engine))
         log.info("backend: tensorrt, engine %s", Path(engine).name)
         return chosen

@@ -74,3 +74,9 @@ def test_sequence_picks_the_shipped_default(monkeypatch, tmp_path, tiny_model):
     monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
     with open_backend(sequence="T1", backend="onnxruntime") as backend:
         assert backend.contract.model_name == "tiny"
+
+
+def test_engine_built_from_another_model_is_refused(tiny_model, tmp_path):
+    plan = write_engine(tmp_path, b"serialized", manifest())  # built from a model with another hash
+    with pytest.raises(LohiresError, match=f"was not built from {tiny_model.name}"):
+        open_backend(tiny_model, engine=plan)
