@@ -7,6 +7,7 @@ no boundary transposes), at opset 17, which TensorRT 8.6 and 10.x both parse.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
@@ -66,14 +67,22 @@ def export_onnx(generator: tf.keras.Model, contract: ModelContract, path: Path,
     return difference
 
 
-def export_run(run: Path, path: Path) -> float:
-    """Export a run's best generator with its contract; return the parity difference on its validation slices."""
+def export_run(run: Path, path: Path, name: str | None = None, version: str | None = None) -> float:
+    """Export a run's best generator with its contract; return the parity difference on its validation slices.
+
+    The default version ends in a digest of the weights: derived DICOM UIDs and engine names hang on the
+    model id, so two different trainings must never share one.
+    """
     from trainer.run_dir import RunDir
     from trainer.training import rebuild_generator
 
     run_dir = RunDir(run)
     generator, config = rebuild_generator(run_dir)
-    contract = ModelContract(sequence=config.sequence, mapping=config.mapping_params, model_name=config.model_name,
-                             model_version=config.model_version, training_data=config.training_data(),
+    if version is None:
+        digest = hashlib.sha256(run_dir.best_weights.read_bytes()).hexdigest()[:10]
+        version = f"{config.model_version}+{digest}"
+    contract = ModelContract(sequence=config.sequence, mapping=config.mapping_params,
+                             model_name=name or config.model_name, model_version=version,
+                             training_data=config.training_data(),
                              extra={"generator": json.dumps(config.generator, sort_keys=True)})
     return export_onnx(generator, contract, path, run_dir.read_check_slices())

@@ -61,6 +61,13 @@ def test_export_writes_the_contract_and_matches_tensorflow(run: Path, tmp_path: 
     assert contract.sequence == "T1" and contract.input_size == 32 and contract.layout == "NCHW"
     assert "3 training / 1 validation subjects" in contract.training_data
     assert json.loads(contract.extra["generator"])["base_filters"] == 4
+    assert contract.model_name == "lohiresgan" and contract.model_version.startswith("0.1.0+")
+
+    renamed = tmp_path / "named.onnx"
+    result = CliRunner().invoke(main, ["export", str(run), "--onnx", str(renamed), "--name", "edge-t1",
+                                       "--version", "2.0"])
+    assert result.exit_code == 0, result.output
+    assert read_contract(renamed).model_id == "edge-t1-2.0-T1"
 
     generator, _ = rebuild_generator(RunDir(run))
     slices = np.load(run / "check_slices.npy")
