@@ -53,9 +53,9 @@ def test_bad_arguments_are_expected_failures(tmp_path, kwargs, message):
 
 
 def test_cli_writes_pairs_and_dicom(tmp_path):
-    result = CliRunner().invoke(train_main, ["simulate", str(tmp_path / "out"), "--subjects", "1", "--sequences",
-                                             "flair,T1", "--seed", "3", "--dicom-dir", str(tmp_path / "dcm"),
-                                             "--size", "small"])
+    result = CliRunner().invoke(train_main, [
+        "simulate", str(tmp_path / "out"), "--subjects", "1", "--sequences", "flair,T1", "--seed", "3",
+        "--dicom-dir", str(tmp_path / "dcm"), "--size", "small"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out" / "Low_field").iterdir()) == [
         "POCEMR001_FLAIR.nii.gz", "POCEMR001_T1.nii.gz"]

@@ -89,7 +89,8 @@ def test_dicom_pixels_are_the_acquisition_behind_the_low_field_nifti(small_run):
         index_map = np.linalg.inv(affine_from_dicom(datasets)) @ low.affine
         resampled = affine_transform(native, index_map[:3, :3], offset=index_map[:3, 3],
                                      output_shape=low.shape, order=1, mode="nearest")
-        r = np.corrcoef(gaussian_filter(resampled, 1).ravel(), gaussian_filter(low.get_fdata(), 1).ravel())[0, 1]
+        r = np.corrcoef(gaussian_filter(resampled, 1).ravel(),
+                        gaussian_filter(low.get_fdata(), 1).ravel())[0, 1]
         assert r > 0.97, (record.sequence, r)
 
 

@@ -15,12 +15,14 @@ from trainer.simulate.geometry import SIZES
 @click.command("simulate")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--subjects", required=True, type=click.IntRange(1, 999), help="Number of simulated subjects.")
-@click.option("--sequences", default=",".join(SEQUENCES), show_default=True, help="Comma-separated sequences.")
+@click.option("--sequences", default=",".join(SEQUENCES), show_default=True,
+              help="Comma-separated sequences.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same files.")
 @click.option("--dicom-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each native 64 mT acquisition as a DICOM series here.")
 @click.option("--size", type=click.Choice(sorted(SIZES)), default="full", show_default=True,
-              help="full: 3 T 1 mm isotropic, 64 mT 1.6 x 1.6 x 5 mm. small: 64^2 x 50 voxels, for quick checks.")
+              help="full: 3 T 1 mm isotropic, 64 mT 1.6 x 1.6 x 5 mm. "
+                   "small: 64 x 64 x 50 voxels, for quick checks.")
 def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None, size: str) -> None:
     """Write OUT/Low_field and OUT/High_field NIfTI pairs for N simulated subjects."""
     names = parse_sequences(sequences)

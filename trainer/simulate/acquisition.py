@@ -18,23 +18,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainer.simulate.geometry import Geometry
+from trainer.simulate.geometry import FULL, Geometry
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, Protocol
 
 HIGH_FIELD_SNR = 50.0  # white matter, 1 mm isotropic, 3 T
 FIELD_EXPONENT = 7.0 / 4.0
 LOW_FIELD_TARGET_SNR = 10.0  # white matter, 1.6 x 1.6 x 5 mm, 64 mT (defines G below)
-_FULL_VOXEL_RATIO = 1.6 * 1.6 * 5.0
-EFFICIENCY_GAIN = (LOW_FIELD_TARGET_SNR / (HIGH_FIELD_SNR * (LOW_FIELD_T / HIGH_FIELD_T) ** FIELD_EXPONENT
-                                           * _FULL_VOXEL_RATIO)) ** 2
 BIAS_AMPLITUDE = 0.2  # largest |log| of the shading: within about +-22 %
+
+
+def _voxel_ratio(geometry: Geometry) -> float:
+    return geometry.low_pixel_mm ** 2 * geometry.low_slice_mm / geometry.high_voxel_mm ** 3
+
+
+def _rule(geometry: Geometry, gain: float) -> float:
+    return (HIGH_FIELD_SNR * (LOW_FIELD_T / HIGH_FIELD_T) ** FIELD_EXPONENT * _voxel_ratio(geometry)
+            * np.sqrt(gain))
+
+
+EFFICIENCY_GAIN = (LOW_FIELD_TARGET_SNR / _rule(FULL, 1.0)) ** 2  # G = 172
 
 
 def low_field_snr(geometry: Geometry) -> float:
     """White-matter SNR of the native 64 mT image by the rule above (the voxel ratio of this geometry)."""
-    voxel_ratio = geometry.low_pixel_mm ** 2 * geometry.low_slice_mm / geometry.high_voxel_mm ** 3
-    return (HIGH_FIELD_SNR * (LOW_FIELD_T / HIGH_FIELD_T) ** FIELD_EXPONENT * voxel_ratio
-            * np.sqrt(EFFICIENCY_GAIN))
+    return _rule(geometry, EFFICIENCY_GAIN)
 
 
 def signal_image(fractions: np.ndarray, protocol: Protocol) -> np.ndarray:
@@ -94,7 +101,8 @@ def truncated_kspace(thick: np.ndarray, geometry: Geometry) -> np.ndarray:
 
 def magnitude_image(kspace: np.ndarray) -> np.ndarray:
     """What the scanner reconstructs: the magnitude of the inverse FFT of each slice."""
-    return np.abs(np.fft.ifft2(np.fft.ifftshift(kspace, axes=(0, 1)), axes=(0, 1), norm="ortho")).astype(np.float32)
+    image = np.fft.ifft2(np.fft.ifftshift(kspace, axes=(0, 1)), axes=(0, 1), norm="ortho")
+    return np.abs(image).astype(np.float32)
 
 
 def _centre_shift_ramp(geometry: Geometry) -> np.ndarray:

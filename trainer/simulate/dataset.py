@@ -50,14 +50,15 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
                      dicom_dir: Path | None = None, progress: Callable[[int], None] | None = None,
                      size: str | Geometry = "full", lesions: bool = True, labels: bool = False,
                      workers: int = 2) -> list[SimulatedSeries]:
-    """Simulate `subjects` subjects (POCEMR001...) for `sequences`; returns one record per subject and sequence.
+    """Simulate `subjects` subjects (POCEMR001...) for `sequences`; one record per subject and sequence.
 
     size: "full" (3 T 1 mm isotropic, 200 x 200 x 150; 64 mT 1.6 x 1.6 x 5 mm, 125 x 125 x 30) or
     "small" (64 x 64 x 50 and 40 x 40 x 10 voxels, well under a second per subject, for tests), or a
     `Geometry`. progress, when given, is called with 1 per subject and sequence written, in the calling
-    thread, as each subject completes (subjects * len(sequences) calls in all). lesions=False makes every subject
-    lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant tissue of each
-    3 T voxel (0 air, then 1 + the index in `tissues.TISSUES`: 1 WM, 2 GM, 3 CSF, 4 fat, 5 lesion, 6 bone).
+    thread, as each subject completes (subjects * len(sequences) calls in all). lesions=False makes
+    every subject lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant
+    tissue of each 3 T voxel (0 air, else 1 + its index in `tissues.TISSUES`: 1 WM, 2 GM, 3 CSF, 4 fat,
+    5 lesion, 6 bone).
     workers: subjects simulated at once in threads (numpy, FFT and zlib release the GIL); the files do
     not depend on it.
     """
@@ -76,7 +77,8 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
             nifti.write_volume(out / LABELS_DIR / f"{subject}_labels.nii.gz", tissue_labels(fractions),
                                geometry.high_affine(), "lohires-edge sim tissue labels")
         return [_simulate_series(out, subject, sequence, fractions, geometry,
-                                 np.random.default_rng([seed, number, _SEQUENCE_STREAM[sequence]]), dicom_dir, seed)
+                                 np.random.default_rng([seed, number, _SEQUENCE_STREAM[sequence]]),
+                                 dicom_dir, seed)
                 for sequence in sequences]
 
     written: list[SimulatedSeries] = []
@@ -110,7 +112,8 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
 
     high = acquisition.high_field_image(fractions, high_protocol, rng)
     high_path = out / HIGH_FIELD_DIR / name
-    nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(), f"lohires-edge sim 3T {sequence}")
+    nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(),
+                       f"lohires-edge sim 3T {sequence}")
 
     native = _stored(acquisition.low_field_acquisition(fractions, low_protocol, geometry, rng), np.uint16)
     misregistration = registration.residual_misregistration(geometry, rng)

@@ -57,16 +57,19 @@ def random_anatomy(rng: np.random.Generator, lesions: bool = True) -> Anatomy:
     rotation = _rotation(*angles).astype(np.float32)
     shift = rng.uniform(-4, 4, 3).astype(np.float32)
     warp = (rng.uniform(1.0, 3.0, (3, 3)).astype(np.float32),  # three waves per axis, 1-3 mm, >= 100 mm long
-            (_random_directions(rng, 9) * rng.uniform(0.03, 0.06, (9, 1))).reshape(3, 3, 3).astype(np.float32),
+            (_random_directions(rng, 9) * rng.uniform(0.03, 0.06, (9, 1))).reshape(3, 3, 3)
+            .astype(np.float32),
             rng.uniform(0, 2 * np.pi, (3, 3)).astype(np.float32))
-    folds = (_random_directions(rng, FOLD_WAVES) * rng.uniform(*FOLD_WAVE_NUMBER, (FOLD_WAVES, 1)).astype(np.float32),
+    folds = (_random_directions(rng, FOLD_WAVES)
+             * rng.uniform(*FOLD_WAVE_NUMBER, (FOLD_WAVES, 1)).astype(np.float32),
              rng.uniform(0, 2 * np.pi, FOLD_WAVES).astype(np.float32))
     depth = (_random_directions(rng, 3) * np.float32(3.0), rng.uniform(0, 2 * np.pi, 3).astype(np.float32))
     count = int(rng.poisson(6)) if lesions and rng.random() < 0.6 else 0
     rows = []
     for _ in range(count):  # periventricular and deep white matter
         side = rng.choice([-1.0, 1.0])
-        rows.append([side * rng.uniform(12, 26), rng.uniform(-30, 35), rng.uniform(4, 30), rng.uniform(2.0, 5.5)])
+        rows.append([side * rng.uniform(12, 26), rng.uniform(-30, 35), rng.uniform(4, 30),
+                     rng.uniform(2.0, 5.5)])
     return Anatomy(scale=scale, rotation=rotation, shift_mm=shift, warp=warp, folds=folds, depth=depth,
                    ventricle_scale=float(rng.uniform(0.7, 1.6)), skull_mm=float(rng.uniform(5.0, 8.0)),
                    scalp_mm=float(rng.uniform(4.0, 7.0)),
@@ -74,7 +77,7 @@ def random_anatomy(rng: np.random.Generator, lesions: bool = True) -> Anatomy:
 
 
 def tissue_fractions(anatomy: Anatomy, geometry: Geometry) -> np.ndarray:
-    """Fractions (len(TISSUES), *geometry.high_shape) float32 on the 3 T grid; they sum to 1 inside the head."""
+    """Fractions (len(TISSUES), *high_shape) float32 on the 3 T grid; they sum to 1 inside the head."""
     ramp = np.float32(MEAN_RADIUS_MM / geometry.high_voxel_mm)  # rho units -> voxels
     mm = 1.0 / MEAN_RADIUS_MM
     u = _head_coordinates(anatomy, geometry)
@@ -109,7 +112,8 @@ def tissue_fractions(anatomy: Anatomy, geometry: Geometry) -> np.ndarray:
     return fractions.reshape((len(TISSUES),) + geometry.high_shape)
 
 
-def _brain(anatomy: Anatomy, u: list[np.ndarray], voxel: float, intracranial: np.ndarray) -> tuple[np.ndarray, ...]:
+def _brain(anatomy: Anatomy, u: list[np.ndarray], voxel: float,
+           intracranial: np.ndarray) -> tuple[np.ndarray, ...]:
     """WM, GM, CSF and lesion fractions of voxels inside the inner skull table (head-frame coordinates u)."""
     q = [u[i] / BRAIN_SEMI_AXES_MM[i] for i in range(3)]
     rho = np.sqrt(q[0] ** 2 + q[1] ** 2 + q[2] ** 2) + np.float32(1e-6)
@@ -165,8 +169,8 @@ def _head_coordinates(anatomy: Anatomy, geometry: Geometry) -> list[np.ndarray]:
     coordinates = []
     for axis in range(3):
         of_x = [coef[axis, 0] * x, np.ones_like(x)]
-        of_yz = [np.ones((y.size, z.size), np.float32), coef[axis, 1] * y[:, None] + coef[axis, 2] * z[None, :]
-                 + const[axis]]
+        of_yz = [np.ones((y.size, z.size), np.float32),
+                 coef[axis, 1] * y[:, None] + coef[axis, 2] * z[None, :] + const[axis]]
         for k in range(amplitudes.shape[1]):
             w = waves[axis, k] @ coef  # wave vector in world coordinates
             yz = w[1] * y[:, None] + w[2] * z[None, :] + np.float32(waves[axis, k] @ const + phases[axis, k])
@@ -195,7 +199,8 @@ def _folds(spec: tuple[np.ndarray, np.ndarray], q: list[np.ndarray], rho: np.nda
             along[i] += c * w[i]
         radial += c * t
     # d(w.n)/dq = (w - (w.n) n) / rho; dq_i/du_i = 1 / semi-axis_i
-    gradient = np.sqrt(sum(((along[i] - radial * n[i]) / (rho * BRAIN_SEMI_AXES_MM[i])) ** 2 for i in range(3)))
+    gradient = np.sqrt(sum(((along[i] - radial * n[i]) / (rho * BRAIN_SEMI_AXES_MM[i])) ** 2
+                           for i in range(3)))
     return g, gradient
 
 
@@ -248,7 +253,8 @@ def _random_directions(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _rotation(pitch: float, roll: float, yaw: float) -> np.ndarray:
-    cx, sx, cy, sy, cz, sz = np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll), np.cos(yaw), np.sin(yaw)
+    cx, sx, cy, sy = np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll)
+    cz, sz = np.cos(yaw), np.sin(yaw)
     rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
     ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])

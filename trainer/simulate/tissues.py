@@ -18,7 +18,8 @@ TABLE_FIELDS_T = (0.1, 0.2, 0.3, 0.4, 0.5, 1.0, 1.5, 3.0)
 _T1_WM = (0.31, 0.39, 0.45, 0.49, 0.53, 0.68, 0.78, 1.08)
 _T1_GM = (0.40, 0.49, 0.55, 0.61, 0.65, 0.82, 0.92, 1.82)
 _T1_FAT = (0.17, 0.18, 0.20, 0.21, 0.22, 0.24, 0.26, 0.30)
-_T1_CSF = (4.3,) * len(TABLE_FIELDS_T)  # free water: field-independent over this range (FSL asl_calib 3 T value)
+# Free water: field-independent over this range (the 3 T value FSL's asl_calib uses).
+_T1_CSF = (4.3,) * len(TABLE_FIELDS_T)
 LESION_T1_FACTOR = 1.5  # white-matter lesions: longer T1 than normal-appearing WM (assumption, see docs)
 
 
