@@ -69,3 +69,13 @@ def test_cli_unknown_sequence_is_one_line_exit_1(tmp_path):
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown sequence(s) PD" in lines[0]
+
+
+def test_cli_unwritable_output_is_one_line_exit_1(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = subprocess.run([program("lohires-train"), "simulate", str(blocker / "out"), "--subjects", "1",
+                             "--sequences", "T1", "--size", "small"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "a-file" in result.stderr

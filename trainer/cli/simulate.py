@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from trainer.simulate import SEQUENCES, simulate_dataset
-from trainer.simulate.dataset import parse_sequences
+from trainer.simulate.dataset import create_output_folders, parse_sequences
 from trainer.simulate.geometry import SIZES
 
 
@@ -26,6 +26,7 @@ from trainer.simulate.geometry import SIZES
 def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None, size: str) -> None:
     """Write OUT/Low_field and OUT/High_field NIfTI pairs for N simulated subjects."""
     names = parse_sequences(sequences)
+    create_output_folders(out, dicom_dir)  # before the progress bar: a bad destination is one line
     with click.progressbar(length=subjects * len(names), label="simulating", file=sys.stderr,
                            show_pos=True) as bar:
         written = simulate_dataset(out, subjects, names, seed=seed, dicom_dir=dicom_dir, progress=bar.update,

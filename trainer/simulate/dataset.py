@@ -68,6 +68,7 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
         raise LohiresError(f"--subjects must be between 1 and 999 (subject ids are {SUBJECT_PREFIX}001-999), "
                            f"got {subjects}")
     out = Path(out)
+    create_output_folders(out, dicom_dir, labels)
 
     def one_subject(number: int) -> list[SimulatedSeries]:
         subject = subject_id(number)
@@ -96,6 +97,13 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
                 for _ in records:
                     progress(1)
     return written
+
+
+def create_output_folders(out: Path, dicom_dir: Path | None = None, labels: bool = False) -> None:
+    """Create the output folders up front, so an unwritable destination fails before any work is done."""
+    folders = [out / LOW_FIELD_DIR, out / HIGH_FIELD_DIR] + ([out / LABELS_DIR] if labels else [])
+    for folder in folders + ([Path(dicom_dir)] if dicom_dir is not None else []):
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def tissue_labels(fractions: np.ndarray) -> np.ndarray:
