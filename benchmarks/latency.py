@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="quantization targets to time (onnxruntime,tensorrt); empty: FP32 only")
     parser.add_argument("--matmul-size", type=int, default=2048)
     parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="INT8 models, calibration data")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": {"id": contract.model_id, "path": str(fp32), "size": contract.input_size,
                   "generator": generator_config(fp32), "gflop_per_slice": gflop},
         "int8_models": {name: str(p) for name, p in models.items() if name != "fp32"},
-        "matmul_peak_gflops": peak, "matmul_size": args.matmul_size, "rows": rows, "skipped": skipped})
+        "matmul_peak_gflops": peak, "matmul_size": args.matmul_size, "rows": rows, "skipped": skipped}, results_dir=args.results)
     print(f"\nJSON: {path}")
     return 0
 

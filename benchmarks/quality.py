@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-subjects", type=int, help="score only the first N subjects")
     parser.add_argument("--int8-target", default="onnxruntime", choices=("onnxruntime", "tensorrt"))
     parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="INT8 models, simulated data")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(["sequence", "image", "subjects", "PSNR (dB)", "SSIM", "NRMSE"], rows))
     path = write_record("quality", {"int8_target": args.int8_target, "metrics": list(METRICS),
                                     "data": str(args.data) if args.data else "simulated, seed 2",
-                                    "sequences": results})
+                                    "sequences": results}, results_dir=args.results)
     print(f"\nJSON: {path}")
     return 0
 
