@@ -46,10 +46,22 @@ def test_progress_is_called_once_per_subject_and_sequence(tmp_path):
     ({"sequences": ("T1", "DWI")}, "unknown sequence"),
     ({"sequences": ()}, "unknown sequence"),
     ({"size": "huge"}, "unknown simulation size"),
+    ({"subjects": 0}, "between 1 and 999"),
 ])
 def test_bad_arguments_are_expected_failures(tmp_path, kwargs, message):
+    arguments = {"subjects": 1, **kwargs}
     with pytest.raises(LohiresError, match=message):
-        simulate_dataset(tmp_path, 1, **kwargs)
+        simulate_dataset(tmp_path, **arguments)
+
+
+def test_lesions_can_be_switched_off(tmp_path):
+    # Seed 5's first subject has white-matter lesions (label 5) unless they are switched off.
+    for lesions in (True, False):
+        simulate_dataset(tmp_path / str(lesions), 1, sequences=("FLAIR",), seed=5, size="small", labels=True,
+                         lesions=lesions)
+    with_lesions, without = (np.asarray(nib.load(tmp_path / str(flag) / "Labels" / "POCEMR001_labels.nii.gz")
+                                        .dataobj) for flag in (True, False))
+    assert (with_lesions == 5).sum() > 0 and (without == 5).sum() == 0
 
 
 def test_cli_writes_pairs_and_dicom(tmp_path):
