@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         "model": {"id": contract.model_id, "path": str(fp32), "size": contract.input_size,
                   "generator": generator_config(fp32), "gflop_per_slice": gflop},
         "int8_models": {name: str(p) for name, p in models.items() if name != "fp32"},
-        "matmul_peak_gflops": peak, "matmul_size": args.matmul_size, "rows": rows, "skipped": skipped}, results_dir=args.results)
+        "matmul_peak_gflops": peak, "matmul_size": args.matmul_size, "rows": rows, "skipped": skipped},
+        results_dir=args.results)
     print(f"\nJSON: {path}")
     return 0
 

@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(["sequence", "image", "subjects", "PSNR (dB)", "SSIM", "NRMSE"], rows))
     path = write_record("quality", {"int8_target": args.int8_target, "metrics": list(METRICS),
                                     "data": str(args.data) if args.data else "simulated, seed 2",
-                                    "sequences": results}, results_dir=args.results)
+                                    "sequences": results},
+        results_dir=args.results)
     print(f"\nJSON: {path}")
     return 0
 

@@ -189,8 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     path = write_record("round_trip", {
         "model": {"id": contract.model_id, "path": str(model)}, "source_series_slices": len(sources),
         "series": "copies of a simulated series with fresh SOP Instance / Series Instance UIDs",
-        "dcmtk_tcp_nodelay": args.tcp_nodelay, "budget_s_per_slice": BUDGET_S_PER_SLICE, "target_ratio": TARGET_RATIO, "rows": rows,
-        "fit": fit.to_dict() if fit else None, "receive": receive}, results_dir=args.results)
+        "dcmtk_tcp_nodelay": args.tcp_nodelay, "budget_s_per_slice": BUDGET_S_PER_SLICE,
+        "target_ratio": TARGET_RATIO, "rows": rows,
+        "fit": fit.to_dict() if fit else None, "receive": receive},
+        results_dir=args.results)
     print(f"\nJSON: {path}")
     return 0
 
