@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
@@ -21,12 +22,14 @@ from tests.node.peers import DEST_AE
 class Recorder:
     """Every SOP Instance UID answered Success, in arrival order (a re-send appears twice)."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds_per_store: float = 0.0) -> None:
         self._lock = threading.Lock()
         self.received: list[str] = []
+        self.seconds_per_store = seconds_per_store  # a slow destination widens the sending phase
 
     def on_store(self, event: evt.Event) -> int:
         uid = str(event.request.AffectedSOPInstanceUID)
+        time.sleep(self.seconds_per_store)
         with self._lock:
             self.received.append(uid)
         return 0x0000
