@@ -60,14 +60,14 @@ class Worker:
             backend = self.backends[decision.sequence]
             (enhanced,) = enhance_slices(backend, [read_mr_slice(ds)], grid=OUTPUT_GRID)
             derived = derive_instance(ds, enhanced, backend.contract)
+            buffer = BytesIO()  # encoding belongs here: a dataset pydicom reads may still be unwritable
+            derived.save_as(buffer, enforce_file_format=True)
         except (InvalidDicomError, DecodeError, InvalidUID, ValueError, AttributeError, KeyError) as exc:
             # Validated at receive time, so this is a file damaged on disk or an unexpected dataset.
             target = self.spool.quarantine(path)
             self.metrics.quarantined.inc()
             log.error("event=quarantined file=%s error=%s detail=%r", target.name, type(exc).__name__, str(exc))
             return
-        buffer = BytesIO()
-        derived.save_as(buffer, enforce_file_format=True)
         for destination in self.spool.destinations:
             self.spool.store_outgoing(destination, derived.SOPInstanceUID, buffer.getvalue())
         path.unlink()

@@ -1,0 +1,238 @@
+"""Hostile input: fuzzed datasets through a running node and through the worker, and hand-made bad cases.
+
+The node must answer every C-STORE with a status (never hang, never crash), refuse what it cannot use with
+the right status, and keep serving: an echo and a good store succeed after each case. Hypothesis runs are
+bounded (max_examples, a per-example deadline) and derandomized so the suite is repeatable.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset, write_file_meta_info
+from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
+from pynetdicom import AE, _config
+from pynetdicom.sop_class import Verification
+
+from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.node.spool import Spool
+from lohires_edge.node.telemetry import NodeMetrics
+from lohires_edge.node.worker import Worker
+from tests.dicom.series import mr_series, write_series
+from tests.node.peers import NODE_AE, SCANNER_AE, free_port, node_config, running_node, wait_for
+from tests.reliability.destination import recording_destination
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(VR UI|exceeds the maximum length|Invalid)")]
+
+# Statuses the listener may answer to a malformed MR instance (PS3.4 Annex B); 0xC211 would mean its handler
+# raised, and no status at all would mean a hang or a dropped association.
+REFUSALS = {0xA900, 0xC000, 0xC001}
+FUZZ = settings(max_examples=60, deadline=timedelta(seconds=10), derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+def _mutations(size: int, hot: int) -> st.SearchStrategy:
+    """Byte overwrites (half of them in the first `hot` bytes, where the header is) and an optional cut."""
+    offset = st.one_of(st.integers(0, hot - 1), st.integers(0, size - 1))
+    return st.tuples(st.lists(st.tuples(offset, st.integers(0, 255)), min_size=1, max_size=8),
+                     st.one_of(st.none(), st.integers(0, size)))
+
+
+def _mutate(data: bytes, start: int, mutation) -> bytes:
+    """Apply `mutation` to `data[start:]`, leaving the first `start` bytes (the file meta) intact."""
+    writes, cut = mutation
+    body = bytearray(data[start:])
+    for offset, value in writes:
+        body[offset % len(body)] = value
+    return data[:start] + bytes(body[:cut] if cut is not None else body)
+
+
+def _scu() -> AE:
+    scu = AE(ae_title=SCANNER_AE)
+    scu.add_requested_context(MRImageStorage, ExplicitVRLittleEndian)
+    scu.add_requested_context(Verification)
+    scu.acse_timeout = scu.dimse_timeout = scu.network_timeout = 15
+    return scu
+
+
+def _store(port: int, item) -> int | None:
+    """One association, one C-STORE of `item` (a Dataset, or a file sent byte for byte); its status or None."""
+    assoc = _scu().associate("127.0.0.1", port, ae_title=NODE_AE)
+    assert assoc.is_established, "the node refused a new association"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            response = assoc.send_c_store(item)
+        return int(response.Status) if "Status" in response else None
+    finally:
+        if assoc.is_established:
+            assoc.release()
+
+
+def _still_serving(port: int, seed: int) -> None:
+    assoc = _scu().associate("127.0.0.1", port, ae_title=NODE_AE)
+    assert assoc.is_established and assoc.send_c_echo().Status == 0x0000
+    assoc.release()
+    assert _store(port, mr_series(1, seed=seed)[0]) == 0x0000
+
+
+def test_fuzzed_datasets_sent_to_a_running_node(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setattr(_config, "STORE_SEND_CHUNKED_DATASET", True)  # send the mutated bytes as they are
+    (source,) = write_series(mr_series(1, rows=8, cols=8), tmp_path / "source")
+    data = source.read_bytes()
+    meta_end = data.index(b"\x08\x00")  # the dataset starts at its first group-0008 element
+    config, ports = node_config(tmp_path, tiny_model, free_port())
+    spool, answers = tmp_path / "spool", []
+    with recording_destination(ports["dest"]), running_node(config, ports, tmp_path / "node.log") as node:
+        @FUZZ
+        @given(_mutations(len(data) - meta_end, 300))
+        def send(mutation) -> None:
+            fuzzed = tmp_path / "fuzzed.dcm"
+            fuzzed.write_bytes(_mutate(data, meta_end, mutation))
+            status = _store(ports["dicom"], fuzzed)
+            answers.append(status)
+            assert status == 0x0000 or status in REFUSALS, f"status {status}"
+            assert node.poll() is None
+
+        send()
+        _still_serving(ports["dicom"], seed=1)
+        # Every accepted instance was handled by the worker: enhanced, passed over or quarantined.
+        wait_for(lambda: not list((spool / "incoming").iterdir()), 60, "the incoming queue to drain")
+        assert node.poll() is None
+    assert len(answers) >= 30 and set(answers) - {0x0000}, answers  # the fuzzer did reach the refusals
+
+
+def test_fuzzed_spool_files_never_stop_the_worker(tiny_model, tmp_path):
+    (good,) = mr_series(1, rows=8, cols=8)
+    buffer = BytesIO()
+    good.save_as(buffer, enforce_file_format=True)
+    data = buffer.getvalue()
+    spool = Spool(tmp_path / "spool", 10 ** 9, ["DEST"])
+    outcomes = {"outgoing": 0, "quarantine": 0, "passed_over": 0}
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        worker = Worker(spool, {"T1": backend}, NodeMetrics())
+
+        @FUZZ
+        @given(_mutations(len(data), 500))
+        def process(mutation) -> None:
+            path = spool.store_incoming(good.SOPInstanceUID, _mutate(data, 0, mutation))
+            worker.process(path)  # must not raise, whatever the bytes
+            assert not path.exists()
+            for folder, key in ((spool.outgoing_dir("DEST"), "outgoing"), (spool.quarantine_dir, "quarantine")):
+                for leftover in folder.iterdir():
+                    outcomes[key] += 1
+                    leftover.unlink()
+                    break
+            else:
+                outcomes["passed_over"] += 1
+
+        process()
+    assert outcomes["quarantine"] > 0 and outcomes["outgoing"] > 0, outcomes
+
+
+def _case(name: str):
+    (ds,) = mr_series(1, rows=8, cols=8, seed=hash(name) % 1000)
+    return ds
+
+
+def _handmade() -> list[tuple[str, object, int]]:
+    """(name, dataset, expected status) for each hand-made hostile case."""
+    cases = []
+    huge = _case("huge")
+    huge.Rows = huge.Columns = 65535
+    cases.append(("huge Rows/Columns", huge, 0xC000))
+    big = _case("big")
+    big.Rows = big.Columns = 4096  # in range, but the 128 bytes of pixel data cannot fill it
+    cases.append(("4096x4096 header, 8x8 pixels", big, 0xC000))
+    for bits in (1, 32):
+        wrong = _case(f"bits{bits}")
+        wrong.BitsAllocated = bits
+        cases.append((f"BitsAllocated {bits}", wrong, 0xC000))
+    for name, keyword, value in [("slash in SOP UID", "SOPInstanceUID", "1.2.3/../../x"),
+                                 ("backslash in series UID", "SeriesInstanceUID", "1.2.3\\..\\x"),
+                                 ("65-character SOP UID", "SOPInstanceUID", "1." + "2" * 63),
+                                 ("65-character series UID", "SeriesInstanceUID", "1." + "3" * 63)]:
+        ds = _case(name)
+        setattr(ds, keyword, value)
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        cases.append((name, ds, 0xC001))
+    no_pixels = _case("no pixels")
+    del no_pixels.PixelData
+    cases.append(("no PixelData", no_pixels, 0xC000))
+    return cases
+
+
+@pytest.mark.parametrize("name,dataset,expected", _handmade(), ids=[c[0] for c in _handmade()])
+def test_handmade_hostile_cases_are_refused_and_the_node_keeps_serving(tiny_model, tmp_path, name, dataset,
+                                                                       expected, node_for_cases):
+    port, node = node_for_cases
+    assert _store(port, dataset) == expected
+    _still_serving(port, seed=7)
+    assert node.poll() is None
+    assert [p for p in Path(node.args[-1]).parent.rglob("*") if "x" == p.name or ".." in p.name] == []
+
+
+@pytest.fixture(scope="module")
+def node_for_cases(tiny_model, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("handmade")
+    config, ports = node_config(tmp, tiny_model, free_port())
+    with recording_destination(ports["dest"]), running_node(config, ports, tmp / "node.log") as node:
+        yield ports["dicom"], node
+
+
+def test_non_ascii_names_are_enhanced_and_never_logged(tiny_model, tmp_path):
+    series = mr_series(2, rows=8, cols=8, description="AX T1 Schädel")
+    for ds in series:
+        ds.SpecificCharacterSet = "ISO_IR 192"
+        ds.PatientName, ds.PatientID = "Müller^Jürgen=山田^太郎", "ÄÖÜ-4711"
+    config, ports = node_config(tmp_path, tiny_model, free_port())
+    log = tmp_path / "node.log"
+    with recording_destination(ports["dest"]) as destination, running_node(config, ports, log):
+        assert [_store(ports["dicom"], ds) for ds in series] == [0x0000, 0x0000]
+        wait_for(lambda: len(destination.counts()) == 2, 60, "2 derived instances at the destination")
+    text = log.read_text(encoding="utf-8", errors="replace")
+    for secret in ("Müller", "Jürgen", "山田", "太郎", "ÄÖÜ-4711"):
+        assert secret not in text
+
+
+def test_an_empty_series_leaves_nothing_behind_and_the_node_keeps_serving(tiny_model, tmp_path):
+    config, ports = node_config(tmp_path, tiny_model, free_port())
+    with recording_destination(ports["dest"]) as destination, running_node(config, ports, tmp_path / "node.log"):
+        for _ in range(3):  # a scanner that opens an association and sends nothing
+            assoc = _scu().associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
+            assert assoc.is_established
+            assoc.release()
+        assert list((tmp_path / "spool" / "incoming").iterdir()) == []
+        _still_serving(ports["dicom"], seed=3)
+        wait_for(lambda: len(destination.counts()) == 1, 60, "the good instance at the destination")
+
+
+def test_a_spooled_instance_the_worker_cannot_re_encode_is_quarantined_not_fatal(tiny_model, tmp_path):
+    """Found by the fuzzer: a command-set element (0000,xxxx) in the dataset decodes fine, but the derived
+    copy cannot be written, and the error used to escape the worker and stop the node (again at each restart)."""
+    spool = Spool(tmp_path / "spool", 10 ** 9, ["DEST"])
+    bad, good = mr_series(2, rows=8, cols=8)
+    bad.add_new(0x00000902, "LO", "a command-set element inside the dataset")
+    for ds in (bad, good):
+        spool.store_incoming(ds.SOPInstanceUID, _as_received(ds))
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        assert Worker(spool, {"T1": backend}, NodeMetrics()).process_pending() == 2
+    assert [p.stem for p in spool.quarantine_dir.iterdir()] == [bad.SOPInstanceUID]
+    assert len(spool.outgoing("DEST")) == 1 and spool.incoming() == []
+
+
+def _as_received(ds) -> bytes:
+    """Preamble, file meta and the dataset's bytes as a peer sends them (dcmwrite refuses group 0000)."""
+    out = DicomBytesIO()
+    out.write(b"\x00" * 128 + b"DICM")
+    write_file_meta_info(out, ds.file_meta, enforce_standard=True)
+    out.is_little_endian, out.is_implicit_VR = True, False
+    write_dataset(out, ds)
+    return out.getvalue()
