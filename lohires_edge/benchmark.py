@@ -3,6 +3,9 @@
 The measured work is the backend's model run on mapped slices (the slice mapping is numpy on the CPU and
 the same for every backend). Each timed run is one batch; its time divided by the batch size is one
 per-slice latency sample; p50 and p95 are over those samples, throughput is slices over total time.
+`cpu_ms` is the median CPU time of this process per slice (all its threads): the compute a model costs,
+which other users of a shared CPU disturb much less than wall-clock latency (for GPU backends it is only
+the host's share).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class BenchResult:
     p50_ms: float  # per slice
     p95_ms: float  # per slice
     throughput: float  # slices per second
+    cpu_ms: float  # per slice, median
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -48,22 +52,24 @@ def bench_backend(backend: Backend, model: str, slices: int = 64,
         for _ in range(WARMUP_RUNS):
             backend.run(inputs)
         runs = math.ceil(slices / batch)
-        seconds = []
+        seconds, cpu_seconds = [], []
         for _ in range(runs):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             backend.run(inputs)
             seconds.append(time.perf_counter() - started)
+            cpu_seconds.append(time.process_time() - cpu_started)
         per_slice_ms = np.array(seconds) * 1000.0 / batch
         results.append(BenchResult(backend=backend.name, model=model, batch=batch, slices=runs * batch,
                                    p50_ms=float(np.percentile(per_slice_ms, 50)),
                                    p95_ms=float(np.percentile(per_slice_ms, 95)),
-                                   throughput=runs * batch / float(np.sum(seconds))))
+                                   throughput=runs * batch / float(np.sum(seconds)),
+                                   cpu_ms=float(np.median(cpu_seconds)) * 1000.0 / batch))
     return results
 
 
 def markdown_table(results: Iterable[BenchResult]) -> str:
-    lines = ["| model | backend | batch | slices | p50 ms/slice | p95 ms/slice | slices/s |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| model | backend | batch | slices | p50 ms/slice | p95 ms/slice | slices/s | CPU ms/slice |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {r.model} | {r.backend} | {r.batch} | {r.slices} | {r.p50_ms:.2f} | {r.p95_ms:.2f} | "
-              f"{r.throughput:.1f} |" for r in results]
+              f"{r.throughput:.1f} | {r.cpu_ms:.2f} |" for r in results]
     return "\n".join(lines)

@@ -21,7 +21,7 @@ def test_bench_json_has_one_row_per_backend_and_batch_size(tiny_model):
     for row in cpu:
         assert row["model"] == tiny_model.name
         assert 0 < row["p50_ms"] <= row["p95_ms"]
-        assert row["throughput"] > 0
+        assert row["throughput"] > 0 and row["cpu_ms"] > 0
 
 
 def test_batch_sizes_above_the_backend_maximum_are_skipped(tiny_model):
