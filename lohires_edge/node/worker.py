@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from pydicom import dcmread
+from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from lohires_edge.backends.base import Backend
@@ -49,7 +50,7 @@ class Worker:
     def process(self, path: Path) -> None:
         started = time.perf_counter()
         try:
-            ds = dcmread(path)
+            ds = _read(path)
             decision = route(ds, self.backends)
             if decision.sequence is None:
                 log.warning("event=passed_over sop=%s series=%s reason=%r", ds.SOPInstanceUID,
@@ -76,3 +77,15 @@ class Worker:
         self.metrics.slice_seconds.observe(elapsed)
         log.info("event=enhanced sop=%s series=%s route=%r seconds=%.3f derived_sop=%s", ds.SOPInstanceUID,
                  ds.SeriesInstanceUID, decision.reason, elapsed, derived.SOPInstanceUID)
+
+
+def _read(path: Path) -> Dataset:
+    """The spooled file with every element parsed now: pydicom parses lazily, and a damaged file raises
+    many exception types (unknown VR, odd lengths, struct errors) wherever an element is first touched."""
+    try:
+        ds = dcmread(path)
+        for _ in ds.iterall():
+            pass
+    except Exception as exc:
+        raise InvalidDicomError(f"{type(exc).__name__}: {exc}") from None
+    return ds
