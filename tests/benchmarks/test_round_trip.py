@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import round_trip
+from benchmarks.linear_fit import fit_line
 from tests.conftest import require_programs
 from trainer.simulate import simulate_dataset
 
@@ -40,8 +41,9 @@ def test_round_trip_reports_every_n_and_cleans_up(tiny_model: Path, tmp_path: Pa
         assert row["ratio"] == pytest.approx(row["total_s"] / (row["inference_per_slice_s"] * row["slices"]))
         assert row["node_peak_rss_mib"] > 50  # a Python process with ONNX Runtime loaded
         assert row["worker_slices"] == row["slices"]  # the node's log has one event=enhanced per slice
-        assert 0 < row["worker_per_slice_s"] * row["slices"] <= row["total_s"]
-    assert record["fit"]["slope"] > 0
+        assert row["worker_per_slice_s"] > 0
+    # the fit is of these rows (its sign is not asserted: with a tiny model the totals are mostly noise)
+    assert record["fit"] == fit_line([3, 6], [row["total_s"] for row in record["rows"]]).to_dict()
     assert record["receive"]["slices"] == 4 and record["receive"]["ratio"] > 0
     assert temp_dirs() == before  # temp series, spools and received files removed
 
