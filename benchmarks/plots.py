@@ -28,8 +28,10 @@ def plot_round_trip(record: dict, out: Path) -> Path:
     figure, (per_slice, total) = plt.subplots(1, 2, figsize=(11, 4.2))
     per_slice.plot(n, [r["per_slice_s"] * 1e3 for r in rows], "o-", label="round trip (storescu -> node -> storescp)")
     per_slice.plot(n, [r["inference_per_slice_s"] * 1e3 for r in rows], "s--", label="raw inference, same slices")
+    if all(r.get("worker_per_slice_s") for r in rows):
+        per_slice.plot(n, [r["worker_per_slice_s"] * 1e3 for r in rows], "^:", label="node worker (decode to spool)")
     per_slice.axhline(record["budget_s_per_slice"] * 1e3, color="red", linestyle=":", label="budget 1 s/slice")
-    per_slice.set(xlabel="slices in the series (N)", ylabel="ms per slice", ylim=(0, None),
+    per_slice.set(xlabel="slices in the series (N)", ylabel="ms per slice (log scale)", yscale="log",
                   title="Per-slice time against series length")
     per_slice.legend(fontsize=8)
     total.plot(n, [r["total_s"] for r in rows], "o", label="measured total")
