@@ -27,7 +27,7 @@ from trainer.slices import training_slices
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LEARNING_RATE = 2e-4
+DEFAULT_LEARNING_RATE = 5e-4  # measured: docs/training.md, "Learning rate"
 VALIDATION_FRACTION = 0.2
 CHECK_SLICES = 8  # validation slices kept in the run for export's parity check
 SAMPLE_IMAGES = 3
