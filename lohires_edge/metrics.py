@@ -105,7 +105,8 @@ def _laplacians(img: np.ndarray) -> np.ndarray:
     return np.stack([laplace(s) for s in _slices(img)])
 
 
-def _slice_mean(metric: Callable[[np.ndarray, tuple[float, float] | None], float], img: np.ndarray, value_range: tuple[float, float] | None) -> float:
+def _slice_mean(metric: Callable[[np.ndarray, tuple[float, float] | None], float], img: np.ndarray,
+                value_range: tuple[float, float] | None) -> float:
     values = [metric(s, value_range) for s in _slices(img) if s.max() > s.min()]
     return float(np.mean(values)) if values else 0.0
 

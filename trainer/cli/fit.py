@@ -21,7 +21,8 @@ GENERATORS = ("edge", "seed")
 @click.option("--base-filters", type=click.IntRange(1), help="Override the preset's base filters.")
 @click.option("--size", type=click.IntRange(8), default=256, show_default=True,
               help="Model grid (slices are mapped to SIZE x SIZE); divisible by 2**depth.")
-@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), help="Adam learning rate [5e-4, measured: docs/training.md].")
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
+              help="Adam learning rate [5e-4, measured: docs/training.md].")
 @click.option("--l1-weight", type=click.FloatRange(0), default=100.0, show_default=True, help="lambda of L1.")
 @click.option("--ssim-weight", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Weight of an extra (1 - SSIM) term; 0 = off.")
