@@ -13,26 +13,22 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import warnings
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from pydicom import dcmread
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
-from pynetdicom import AE
 
 from lohires_edge.contract import read_contract
 from lohires_edge.dicom.uids import derived_uid
 from tests.conftest import program, require_programs
 from tests.dicom.series import mr_series, write_series
-from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, node_config, running_node, storescu,
-                              wait_for)
+from tests.node.peers import NODE_AE, SCANNER_AE, free_port, node_config, running_node, storescu, wait_for
 from tests.reliability.destination import Recorder, log_events, recording_destination
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 
-SLICES, KILLS, STEP = 40, 3, 4  # each kill comes STEP events after the previous start
+SLICES, KILLS, STEP = 30, 3, 4  # each kill comes STEP events after the previous start
 
 
 def _expected(files: list[Path], model: Path) -> set[str]:

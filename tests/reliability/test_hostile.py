@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(VR UI|exce
 # Statuses the listener may answer to a malformed MR instance (PS3.4 Annex B); 0xC211 would mean its handler
 # raised, and no status at all would mean a hang or a dropped association.
 REFUSALS = {0xA900, 0xC000, 0xC001}
-FUZZ = settings(max_examples=60, deadline=timedelta(seconds=10), derandomize=True, database=None,
+FUZZ = settings(max_examples=40, deadline=timedelta(seconds=10), derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -106,7 +106,7 @@ def test_fuzzed_datasets_sent_to_a_running_node(tiny_model, tmp_path, monkeypatc
         # Every accepted instance was handled by the worker: enhanced, passed over or quarantined.
         wait_for(lambda: not list((spool / "incoming").iterdir()), 60, "the incoming queue to drain")
         assert node.poll() is None
-    assert len(answers) >= 30 and set(answers) - {0x0000}, answers  # the fuzzer did reach the refusals
+    assert len(answers) >= 20 and set(answers) - {0x0000}, answers  # the fuzzer did reach the refusals
 
 
 def test_fuzzed_spool_files_never_stop_the_worker(tiny_model, tmp_path):
