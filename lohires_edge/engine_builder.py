@@ -22,7 +22,8 @@ from lohires_edge.agreement import compare
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.backends.tensorrt import TensorRTBackend, detect_platform, import_tensorrt
 from lohires_edge.contract import read_contract
-from lohires_edge.engine_store import PRECISIONS, Manifest, file_sha256, write_engine, write_file_atomically
+from lohires_edge.atomic_file import write_atomically
+from lohires_edge.engine_store import PRECISIONS, Manifest, file_sha256, write_engine
 from lohires_edge.errors import LohiresError
 from lohires_edge.quantization import is_qdq, quantization_target
 from lohires_edge.slice_mapping import to_model_batch
@@ -110,7 +111,7 @@ def _build(trt: Any, model: Path, precision: str, max_batch: int, size: int, lay
     if serialized is None:
         raise EngineBuildError(f"TensorRT could not build {model} in {precision} (see its log above)")
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(cache_path, bytes(config.get_timing_cache().serialize()))
+    write_atomically(cache_path, bytes(config.get_timing_cache().serialize()))
     return bytes(serialized)
 
 

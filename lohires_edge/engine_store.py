@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from lohires_edge.atomic_file import write_atomically
 from lohires_edge.contract import ModelContract
 from lohires_edge.errors import LohiresError
 
@@ -158,8 +157,8 @@ def write_engine(store: Path, plan: bytes, manifest: Manifest) -> Path:
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
     path = store / f"{engine_stem(manifest.model_sha256, manifest.precision, manifest.platform)}.plan"
-    write_file_atomically(path, plan)
-    write_file_atomically(manifest_path(path), manifest.to_json().encode())
+    write_atomically(path, plan)
+    write_atomically(manifest_path(path), manifest.to_json().encode())
     return path
 
 
@@ -188,17 +187,3 @@ def _entries(store: Path) -> Iterator[tuple[Path, Manifest]]:
             yield plan, Manifest.from_json(path.read_text(), source=str(path))
         except LohiresError as exc:
             log.warning("skipping engine %s: %s", plan.name, exc)
-
-
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Write a whole file or nothing: a crash never leaves a half-written engine, manifest or cache."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -1,14 +1,13 @@
 """Enhance a whole input: a NIfTI volume into a NIfTI volume, or a DICOM series folder into a derived series.
 
 Both go slice by slice through `enhance_slices` (the slice mapping around the backend, in batches) and
-report per-slice latency. The NIfTI output keeps the input's affine and header; the DICOM output is built
-instance by instance by `derive_instance`, the same function the node uses.
+report per-slice latency. The NIfTI output keeps the input's affine and header (the source grid); the DICOM
+output keeps the model grid (the same field of view at the model's finer pixel size) and is built instance
+by instance by `derive_instance`, exactly as the node builds it.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Callable
 import nibabel as nib
 import numpy as np
 
+from lohires_edge.atomic_file import atomic_path
 from lohires_edge.backends.base import Backend
 from lohires_edge.dicom.derive import derive_instance
 from lohires_edge.errors import LohiresError
@@ -54,18 +54,12 @@ def enhance_nifti(backend: Backend, source: Path, output: Path, batch_size: int 
         raise LohiresError(f"output {output} must be a NIfTI file name (.nii or .nii.gz) for a NIfTI input")
     image = load_nifti(source)
     data = volume_array(image)
-    enhanced, seconds = _enhance_timed(backend, nifti_slices(data), batch_size, progress)
+    enhanced, seconds = _enhance_timed(backend, nifti_slices(data), batch_size, progress, grid="source")
     volume = np.stack(enhanced, axis=SLICE_AXIS).reshape(image.shape)
     result = image.__class__(volume, image.affine, image.header)
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, suffix="".join(output.suffixes[-2:]))
-    os.close(fd)
-    try:
+    with atomic_path(output, suffix="".join(output.suffixes[-2:])) as tmp:
         nib.save(result, tmp)
-        os.replace(tmp, output)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return EnhanceReport(len(enhanced), seconds)
 
 
@@ -76,7 +70,7 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
         raise LohiresError(f"output {output} exists and is not an empty folder; give a new folder for the "
                            "derived series")
     series = read_dicom_series(source)
-    enhanced, seconds = _enhance_timed(backend, [s.pixels for s in series], batch_size, progress)
+    enhanced, seconds = _enhance_timed(backend, [s.pixels for s in series], batch_size, progress, grid="model")
     output.mkdir(parents=True, exist_ok=True)
     for item, pixels in zip(series, enhanced):
         target = output / item.path.relative_to(source)
@@ -86,7 +80,7 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
 
 
 def _enhance_timed(backend: Backend, slices: list[np.ndarray], batch_size: int,
-                   progress: Progress | None) -> tuple[list[np.ndarray], float]:
+                   progress: Progress | None, grid: str) -> tuple[list[np.ndarray], float]:
     done = 0
 
     def on_batch(count: int) -> None:
@@ -98,5 +92,5 @@ def _enhance_timed(backend: Backend, slices: list[np.ndarray], batch_size: int,
     if progress:
         progress(0, len(slices))
     started = time.perf_counter()
-    enhanced = enhance_slices(backend, slices, batch_size, on_batch)
+    enhanced = enhance_slices(backend, slices, batch_size, on_batch, grid)
     return enhanced, time.perf_counter() - started

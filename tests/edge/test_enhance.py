@@ -69,8 +69,13 @@ def test_dicom_series_in_derived_series_out(tiny_model, tmp_path):
         for ds in derived.values():
             src = by_source[str(ds.SourceImageSequence[0].ReferencedSOPInstanceUID)]
             assert ds.SeriesInstanceUID != src.SeriesInstanceUID
-            (expected,) = enhance_slices(backend, [src.pixel_array])
+            # Like the node: the model grid, i.e. the source's field of view at the model's pixel size.
+            (expected,) = enhance_slices(backend, [src.pixel_array], grid="model")
             assert np.array_equal(ds.pixel_array.astype(np.int64), expected.astype(np.int64))
+            assert max(ds.Rows, ds.Columns) == backend.contract.input_size
+            for axis, count in ((0, "Rows"), (1, "Columns")):
+                field = float(ds.PixelSpacing[axis]) * int(getattr(ds, count))
+                assert field == pytest.approx(float(src.PixelSpacing[axis]) * int(getattr(src, count)), rel=1e-6)
 
 
 def test_folder_with_two_series_is_refused(tiny_model, tmp_path):

@@ -1,0 +1,52 @@
+"""Whole files or nothing: write through a temporary file, fsync it, rename it over the target, fsync the folder.
+
+A crash or a full disk never leaves a half-written model, engine, volume or spooled instance under its final
+name, and the temporary file is removed whenever the write fails.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+@contextmanager
+def atomic_path(path: Path, tmp_dir: Path | None = None, suffix: str = ".part") -> Iterator[Path]:
+    """A temporary path to write `path` through; it becomes `path` only if the block completes.
+
+    `tmp_dir` (default: the target's folder) must be on the same filesystem; `suffix` ends the temporary
+    name, for writers that choose a format by extension (nibabel).
+    """
+    path = Path(path)
+    fd, name = tempfile.mkstemp(dir=tmp_dir or path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        _fsync(tmp, os.O_RDONLY)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Write `data` to `path` whole or not at all."""
+    with atomic_path(path, tmp_dir) as tmp:
+        tmp.write_bytes(data)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or removal in `folder` durable."""
+    _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
