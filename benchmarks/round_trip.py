@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,13 +86,18 @@ def inference_seconds(model: Path, files: list[Path]) -> list[float]:
         backend.close()
 
 
-def round_trip(model: Path, files: list[Path], work: Path) -> dict[str, float]:
-    """Send `files` through a fresh node to storescp; the wall time, node peak RSS, and raw inference."""
+def round_trip(model: Path, files: list[Path], work: Path, logs: Path) -> dict[str, float]:
+    """Send `files` through a fresh node to storescp; the wall time, node peak RSS, and raw inference.
+
+    The node's and storescp's logs (UIDs, statuses, timings; no patient data) are kept in `logs`.
+    """
     received = work / "received"
     received.mkdir()
     node_port, receiver_port = free_port(), free_port()
     config = write_config(work, node_port, receiver_port, model)
-    with running(receiver_command(received, receiver_port), work / "receiver.log") as receiver, \
+    receiver_args = receiver_command(received, receiver_port)
+    receiver_args.insert(1, "-v")  # association and store lines in receiver.log (dcmtk and pynetdicom both take -v)
+    with running(receiver_args, work / "receiver.log") as receiver, \
             running([program("lohires-edge"), "-v", "serve", "--config", str(config)], work / "node.log") as node:
         wait_for_port(node_port, node, work / "node.log")
         wait_for_port(receiver_port, receiver, work / "receiver.log")
@@ -102,6 +108,9 @@ def round_trip(model: Path, files: list[Path], work: Path) -> dict[str, float]:
         wait_for_files(received, len(files), node, work / "node.log")
         finished = max(p.stat().st_mtime for p in received.iterdir())
         peak = peak_rss_mib(node.pid)
+    logs.mkdir(parents=True, exist_ok=True)
+    for name in ("node", "receiver"):
+        shutil.copyfile(work / f"{name}.log", logs / f"{name}-{len(files)}.log")
     worker = worker_seconds(work / "node.log")
     inference = inference_seconds(model, files)
     total = finished - started
@@ -169,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     for count in counts:
         with tempfile.TemporaryDirectory(prefix="lohires-round-trip-") as tmp:
             files = write_series(sources, count, Path(tmp) / "series")
-            rows.append(round_trip(model, files, Path(tmp)))
+            rows.append(round_trip(model, files, Path(tmp), args.results / "round_trip_logs"))
         print(f"N = {count}: {rows[-1]['per_slice_s'] * 1e3:.0f} ms/slice", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="lohires-receive-") as tmp:
         series = Path(tmp) / "series"
