@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from lohires_edge.backends.selection import resolve_model
-from lohires_edge.contract import ModelContract, read_contract
+from lohires_edge.contract import read_contract
 from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, TARGETS,
                                        quantize_model)
 from lohires_edge.volumes import sample_slices
@@ -24,10 +24,6 @@ CALIBRATION_SUBJECTS = 1
 def model_path(model: Path | None, sequence: str = "T1") -> Path:
     """The model given, else the shipped default for `sequence` (a LohiresError naming --model if none)."""
     return resolve_model(model, sequence)
-
-
-def model_label(contract: ModelContract) -> str:
-    return contract.model_id
 
 
 def generator_config(model: Path) -> dict[str, int] | None:
