@@ -16,12 +16,14 @@ from pathlib import Path
 import pydicom
 from pydicom.uid import generate_uid
 
+from lohires_edge.errors import LohiresError
+
 
 def source_slices(folder: Path) -> list[Path]:
-    """The DICOM files of a simulated series folder, in name order; a ValueError if there are none."""
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix == ".dcm")
+    """The DICOM files of a simulated series folder, in name order; a LohiresError if there are none."""
+    files = sorted(p for p in Path(folder).glob("*.dcm")) if Path(folder).is_dir() else []
     if not files:
-        raise ValueError(f"{folder} holds no .dcm files; give a folder with one simulated DICOM series")
+        raise LohiresError(f"{folder} holds no .dcm files; give a folder with one simulated DICOM series")
     return files
 
 

@@ -9,6 +9,7 @@ import pydicom
 import pytest
 
 from benchmarks.series import source_slices, write_series
+from lohires_edge.errors import LohiresError
 from trainer.simulate import simulate_dataset
 
 
@@ -39,6 +40,8 @@ def test_copies_cycle_the_source_with_fresh_uids(simulated_series: Path, tmp_pat
     assert [pydicom.dcmread(p).SOPInstanceUID for p in sources] == [ds.SOPInstanceUID for ds in originals]
 
 
-def test_a_folder_without_dicom_files_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no .dcm files"):
-        source_slices(tmp_path)
+@pytest.mark.parametrize("name", ["empty", "missing"])
+def test_a_folder_without_dicom_files_is_refused(tmp_path: Path, name: str) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LohiresError, match="no .dcm files; give a folder"):
+        source_slices(tmp_path / name)
