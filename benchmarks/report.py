@@ -26,6 +26,13 @@ def machine() -> dict[str, Any]:
             "load_average": os.getloadavg()}
 
 
+def command_line() -> str:
+    """How this process was started, as `python -m benchmarks.<script> ...` when it was run with -m."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    head = ["-m", spec.name] if spec is not None else sys.argv[:1]
+    return " ".join([Path(sys.executable).name, *head, *sys.argv[1:]])
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table; floats are printed with 3 significant decimals unless already formatted."""
     def cell(value: Any) -> str:
@@ -40,6 +47,6 @@ def write_record(name: str, payload: dict[str, Any], results_dir: Path = RESULTS
     """`payload` plus the command and machine as `<results_dir>/<name>.json`; returns the path."""
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{name}.json"
-    record = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine(), **payload}
+    record = {"command": command_line(), "machine": machine(), **payload}
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
