@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--disc-filters", type=int, default=64)
+    parser.add_argument("--disc-filters", type=int, help="PatchGAN filters [each generator's base filters, as fit]")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--configs", default="seed,edge")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/model_cost.json"))
@@ -98,20 +99,23 @@ def main(argv: list[str] | None = None) -> int:
             "config": name, **config.to_dict(), "size": args.size,
             "parameters": int(build_generator(config).count_params()),
             "gflop_per_slice": gflop_per_slice(config, args.size),
-            "train_step_s": train_step_seconds(config, args.size, args.batch_size, args.disc_filters, args.repeats),
+            "disc_filters": args.disc_filters or config.base_filters,
+            "train_step_s": train_step_seconds(config, args.size, args.batch_size,
+                                               args.disc_filters or config.base_filters, args.repeats),
             "inference_s_per_slice": inference_seconds(config, args.size, max(args.repeats, 10)),
         })
-    environment = {"cpus": len(__import__("os").sched_getaffinity(0)), "tensorflow": tf.__version__,
-                   "batch_size": args.batch_size, "disc_filters": args.disc_filters, "repeats": args.repeats}
-    print(f"Generator cost at {args.size} x {args.size} on this CPU ({environment['cpus']} cores); train step: "
-          f"batch {args.batch_size}, PatchGAN {args.disc_filters} filters")
+    environment = {"cpus": len(os.sched_getaffinity(0)), "tensorflow": tf.__version__,
+                   "batch_size": args.batch_size, "repeats": args.repeats}
+    print(f"Generator cost at {args.size} x {args.size} on this CPU ({environment['cpus']} cores); "
+          f"train step: batch {args.batch_size}")
     print()
-    print("| config | base filters | depth | res blocks | parameters | GFLOP/slice | train step (s) | "
-          "ONNX Runtime CPU (ms/slice) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| config | base filters | depth | res blocks | parameters | GFLOP/slice | PatchGAN filters | "
+          "train step (s) | ONNX Runtime CPU (ms/slice) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
-        print(f"| {r['config']} | {r['base_filters']} | {r['depth']} | {r['residual_blocks']} | {r['parameters']:,} | "
-              f"{r['gflop_per_slice']:.2f} | {r['train_step_s']:.2f} | {r['inference_s_per_slice'] * 1e3:.1f} |")
+        print(f"| {r['config']} | {r['base_filters']} | {r['depth']} | {r['residual_blocks']} | "
+              f"{r['parameters']:,} | {r['gflop_per_slice']:.2f} | {r['disc_filters']} | {r['train_step_s']:.2f} | "
+              f"{r['inference_s_per_slice'] * 1e3:.1f} |")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"environment": environment, "rows": rows}, indent=2) + "\n")
     print(f"\nwrote {args.json}")
