@@ -64,3 +64,17 @@ def test_two_workers_train_one_model(tmp_path: Path) -> None:
     # ...and they did train: two steps moved the weights away from the seeded initialization.
     reader = tf.train.load_checkpoint(str(out / "checkpoints"))
     assert reader.get_tensor("generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == 2
+
+
+def test_a_malformed_tf_config_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lohires_edge.errors import LohiresError
+    from trainer.distribution import cluster_spec, is_chief
+
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(LohiresError, match="TF_CONFIG is not valid JSON"):
+        cluster_spec()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:1"]},
+                                                "task": {"type": "worker", "index": 0}}))
+    assert not is_chief()  # with a chief task, worker 0 is not the chief
+    monkeypatch.delenv("TF_CONFIG")
+    assert is_chief()

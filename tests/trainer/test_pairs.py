@@ -79,3 +79,11 @@ def test_training_slices_go_through_the_shared_mapping(pairs_dir: Path) -> None:
     first = SHAPE[2] - 2  # the second subject's slices follow the first's
     np.testing.assert_array_equal(inputs[first], to_model(volume_slices(low, keep)[0], params)[0])
     np.testing.assert_array_equal(targets[first + 3], to_model(volume_slices(high, keep)[3], params)[0])
+
+
+def test_an_unreadable_volume_is_named(pairs_dir: Path) -> None:
+    broken = pairs_dir / "Low_field" / "POCEMR001_T1.nii.gz"
+    broken.write_bytes(b"not a nifti file")
+    with pytest.raises(DataError, match="POCEMR001_T1.nii.gz") as error:
+        load_pair(find_pairs(pairs_dir, "T1")[1])
+    assert "\n" not in str(error.value)
