@@ -7,10 +7,13 @@ bounded (max_examples, a per-example deadline) and derandomized so the suite is 
 
 from __future__ import annotations
 
+import subprocess
 import warnings
+from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,12 +25,14 @@ from pynetdicom import AE, _config
 from pynetdicom.sop_class import Verification
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.contract import read_contract
+from lohires_edge.dicom.uids import derived_uid
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.node.worker import Worker
 from tests.dicom.series import mr_series, write_series
 from tests.node.peers import NODE_AE, SCANNER_AE, free_port, node_config, running_node, wait_for
-from tests.reliability.destination import recording_destination
+from tests.reliability.destination import Recorder, log_events, recording_destination
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(VR UI|exceeds the maximum length|Invalid)")]
 
@@ -170,54 +175,61 @@ def _handmade() -> list[tuple[str, object, int]]:
     return cases
 
 
+@dataclass
+class SharedNode:
+    port: int
+    proc: subprocess.Popen
+    destination: Recorder
+    log: Path
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def shared_node(tiny_model, tmp_path_factory) -> Iterator[SharedNode]:
+    """One node (and recording destination) for the hand-made cases: each case must leave it serving."""
+    tmp = tmp_path_factory.mktemp("handmade")
+    config, ports = node_config(tmp, tiny_model, free_port())
+    with recording_destination(ports["dest"]) as destination, running_node(config, ports, tmp / "node.log") as node:
+        yield SharedNode(ports["dicom"], node, destination, tmp / "node.log", tmp)
+
+
 @pytest.mark.parametrize("name,dataset,expected", _handmade(), ids=[c[0] for c in _handmade()])
-def test_handmade_hostile_cases_are_refused_and_the_node_keeps_serving(tiny_model, tmp_path, monkeypatch, name,
-                                                                       dataset, expected, node_for_cases):
+def test_handmade_hostile_cases_are_refused_and_the_node_keeps_serving(tmp_path, monkeypatch, name, dataset,
+                                                                       expected, shared_node):
     monkeypatch.setattr(_config, "STORE_SEND_CHUNKED_DATASET", True)  # the request UIDs come from the file meta
-    port, node = node_for_cases
     path = tmp_path / "case.dcm"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         path.write_bytes(_as_received(dataset))
-    assert _store(port, path) == expected
-    _still_serving(port, seed=7)
-    assert node.poll() is None
-    assert [p for p in Path(node.args[-1]).parent.rglob("*") if "x" == p.name or ".." in p.name] == []
+    assert _store(shared_node.port, path) == expected
+    _still_serving(shared_node.port, seed=7)
+    assert shared_node.proc.poll() is None
+    assert [p for p in shared_node.root.rglob("*") if "x" == p.name or ".." in p.name] == []
 
 
-@pytest.fixture(scope="module")
-def node_for_cases(tiny_model, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("handmade")
-    config, ports = node_config(tmp, tiny_model, free_port())
-    with recording_destination(ports["dest"]), running_node(config, ports, tmp / "node.log") as node:
-        yield ports["dicom"], node
-
-
-def test_non_ascii_names_are_enhanced_and_never_logged(tiny_model, tmp_path):
+def test_non_ascii_names_are_enhanced_and_never_logged(tiny_model, shared_node):
     series = mr_series(2, rows=8, cols=8, description="AX T1 Schädel")
     for ds in series:
         ds.SpecificCharacterSet = "ISO_IR 192"
         ds.PatientName, ds.PatientID = "Müller^Jürgen=山田^太郎", "ÄÖÜ-4711"
-    config, ports = node_config(tmp_path, tiny_model, free_port())
-    log = tmp_path / "node.log"
-    with recording_destination(ports["dest"]) as destination, running_node(config, ports, log):
-        assert [_store(ports["dicom"], ds) for ds in series] == [0x0000, 0x0000]
-        wait_for(lambda: len(destination.counts()) == 2, 60, "2 derived instances at the destination")
-    text = log.read_text(encoding="utf-8", errors="replace")
+    model_id = read_contract(tiny_model).model_id
+    expected = {derived_uid(ds.SOPInstanceUID, model_id, "instance") for ds in series}
+    assert [_store(shared_node.port, ds) for ds in series] == [0x0000, 0x0000]
+    wait_for(lambda: set(shared_node.destination.counts()) >= expected, 60, "2 derived instances delivered")
+    text = shared_node.log.read_text(encoding="utf-8", errors="replace")
     for secret in ("Müller", "Jürgen", "山田", "太郎", "ÄÖÜ-4711"):
         assert secret not in text
 
 
-def test_an_empty_series_leaves_nothing_behind_and_the_node_keeps_serving(tiny_model, tmp_path):
-    config, ports = node_config(tmp_path, tiny_model, free_port())
-    with recording_destination(ports["dest"]) as destination, running_node(config, ports, tmp_path / "node.log"):
-        for _ in range(3):  # a scanner that opens an association and sends nothing
-            assoc = _scu().associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
-            assert assoc.is_established
-            assoc.release()
-        assert list((tmp_path / "spool" / "incoming").iterdir()) == []
-        _still_serving(ports["dicom"], seed=3)
-        wait_for(lambda: len(destination.counts()) == 1, 60, "the good instance at the destination")
+def test_an_empty_series_leaves_nothing_behind_and_the_node_keeps_serving(shared_node):
+    spooled = log_events(shared_node.log, "spooled")
+    for _ in range(3):  # a scanner that opens an association and sends nothing
+        assoc = _scu().associate("127.0.0.1", shared_node.port, ae_title=NODE_AE)
+        assert assoc.is_established
+        assoc.release()
+    assert log_events(shared_node.log, "spooled") == spooled
+    _still_serving(shared_node.port, seed=3)
+    assert log_events(shared_node.log, "spooled") == spooled + 1
 
 
 def test_spooled_files_the_worker_cannot_read_or_re_encode_are_quarantined_not_fatal(tiny_model, tmp_path):

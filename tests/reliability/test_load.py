@@ -19,7 +19,7 @@ from tests.reliability.scenarios import load
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 
 SCANNERS, SLICES = 4, 60
-PEAK_RSS_LIMIT_MIB = 1024  # the tiny-model node peaks near 300 MiB here (docs/reliability.md)
+PEAK_RSS_LIMIT_MIB = 1024  # a node with a 128-grid model peaked at 215 MiB here (docs/reliability.md)
 
 
 def test_four_scanners_at_once_every_instance_delivered_exactly_once(tiny_model, tmp_path):
