@@ -14,11 +14,14 @@ from typing import Iterator
 
 
 @contextmanager
-def atomic_path(path: Path, tmp_dir: Path | None = None, suffix: str = ".part") -> Iterator[Path]:
+def atomic_path(path: Path, tmp_dir: Path | None = None, suffix: str = ".part",
+                mode: int | None = None) -> Iterator[Path]:
     """A temporary path to write `path` through; it becomes `path` only if the block completes.
 
     `tmp_dir` (default: the target's folder) must be on the same filesystem; `suffix` ends the temporary
-    name, for writers that choose a format by extension (nibabel).
+    name, for writers that choose a format by extension (nibabel). The file gets `mode`, by default what
+    an ordinary open() would give under the umask: a model written as root must stay readable by the
+    service's own user, whereas patient data (the spool) asks for 0o600.
     """
     path = Path(path)
     fd, name = tempfile.mkstemp(dir=tmp_dir or path.parent, prefix=f".{path.name}.", suffix=suffix)
@@ -26,6 +29,7 @@ def atomic_path(path: Path, tmp_dir: Path | None = None, suffix: str = ".part") 
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, _default_mode() if mode is None else mode)
         _fsync(tmp, os.O_RDONLY)
         os.replace(tmp, path)
         fsync_dir(path.parent)
@@ -33,15 +37,21 @@ def atomic_path(path: Path, tmp_dir: Path | None = None, suffix: str = ".part") 
         tmp.unlink(missing_ok=True)
 
 
-def write_atomically(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+def write_atomically(path: Path, data: bytes, tmp_dir: Path | None = None, mode: int | None = None) -> None:
     """Write `data` to `path` whole or not at all."""
-    with atomic_path(path, tmp_dir) as tmp:
+    with atomic_path(path, tmp_dir, mode=mode) as tmp:
         tmp.write_bytes(data)
 
 
 def fsync_dir(folder: Path) -> None:
     """Make a rename or removal in `folder` durable."""
     _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync(path: Path, flags: int) -> None:

@@ -22,3 +22,15 @@ def test_a_completed_write_replaces_the_file_and_keeps_the_suffix_for_format_sni
     assert target.read_bytes() == b"new"
     write_atomically(target, b"newer", tmp_dir=tmp_path)
     assert target.read_bytes() == b"newer" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_files_get_the_umask_mode_unless_a_mode_is_asked_for(tmp_path):
+    import os
+    old = os.umask(0o022)
+    try:
+        write_atomically(tmp_path / "model.onnx", b"x")
+        write_atomically(tmp_path / "1.2.3.dcm", b"y", mode=0o600)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model.onnx").stat().st_mode & 0o777 == 0o644  # mkstemp alone would give 0o600
+    assert (tmp_path / "1.2.3.dcm").stat().st_mode & 0o777 == 0o600

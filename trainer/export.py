@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
+from lohires_edge.atomic_file import atomic_path
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import ModelContract, write_contract
 from lohires_edge.errors import LohiresError
@@ -50,20 +49,14 @@ def export_onnx(generator: tf.keras.Model, contract: ModelContract, path: Path,
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        onnx.save(proto, tmp)
+    with atomic_path(path, suffix=".onnx") as tmp:
+        onnx.save(proto, str(tmp))
         expected = generator(check_slices[..., None], training=False).numpy()[..., 0]
         actual = OnnxRuntimeBackend(tmp).run(check_slices)
         difference = float(np.max(np.abs(actual - expected)))
         if difference > PARITY_TOLERANCE:
             raise ExportError(f"ONNX export differs from TensorFlow by {difference:.2e} (> {PARITY_TOLERANCE}); "
                               "the model was not written")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return difference
 
 
