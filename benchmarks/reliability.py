@@ -14,7 +14,8 @@ Faults: the SIGKILL loops of tests/reliability/scenarios.py (receive, inference,
 each over one --fault-slices series. The scenarios raise if a kill misses its phase.
 
 Without --model, an untrained generator of the given size is exported by the trainer (cached under
-benchmarks/results/work/): the figures are about the node, not image quality. Needs dcmtk on PATH.
+benchmarks/results/work/): the figures are about the node, not image quality. Needs dcmtk on PATH, and
+runs from the repository root (the scenarios live in tests/reliability/scenarios.py, shared with the tests).
 """
 
 from __future__ import annotations
