@@ -138,7 +138,8 @@ def _preload_incoming(files: list[Path], spool: Path) -> None:
 def kill_during_receive(model: Path, work: Path, slices: int, kills: int, step: int) -> Outcome:
     """SIGKILL `kills` times while storescu sends the series, `step` spooled instances after each start;
     then the scanner re-sends the series whose transfer failed, to a restarted node."""
-    files = write_series(mr_series(slices), work / "scanner")
+    # 192x192 slices (72 KiB each, fsync'd one by one) keep the transfer long enough for the kill to land in it
+    files = write_series(mr_series(slices, rows=192, cols=192), work / "scanner")
     config, ports = node_config(work, model, free_port())
     log = work / "node.log"
     with recording_destination(ports["dest"]) as destination:
