@@ -24,10 +24,9 @@ def flip_pair(low: tf.Tensor, high: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tens
 
 def training_dataset(inputs: np.ndarray, targets: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
     """An endless, reshuffled, augmented stream of (input, target) batches of `batch_size` pairs."""
-    pairs = _as_nhwc(inputs, targets)
+    pairs = _as_nhwc(inputs, targets).shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True).repeat()
     seeds = tf.data.Dataset.random(seed=seed).batch(2)
-    return (tf.data.Dataset.zip((pairs.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True).repeat(),
-                                 seeds))
+    return (tf.data.Dataset.zip((pairs, seeds))
             .map(lambda pair, s: flip_pair(pair[0], pair[1], s), num_parallel_calls=tf.data.AUTOTUNE)
             .batch(batch_size, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE))

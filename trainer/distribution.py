@@ -24,8 +24,8 @@ def cluster_spec() -> dict | None:
     try:
         return json.loads(raw)
     except ValueError as exc:
-        raise LohiresError(f"TF_CONFIG is not valid JSON ({exc}); set it as TensorFlow documents or unset it") \
-            from None
+        raise LohiresError(f"TF_CONFIG is not valid JSON ({exc}); set it as TensorFlow documents or "
+                           "unset it") from None
 
 
 def choose_strategy() -> tf.distribute.Strategy:
@@ -44,7 +44,8 @@ def is_chief() -> bool:
     task = spec.get("task", {})
     if task.get("type") == "chief":
         return True
-    return task.get("type") == "worker" and int(task.get("index", 0)) == 0 and "chief" not in spec.get("cluster", {})
+    has_chief = "chief" in spec.get("cluster", {})
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0 and not has_chief
 
 
 def worker_label() -> str:

@@ -49,7 +49,8 @@ def evaluate_subject(backend: Backend, pair: Pair, outputs: Path | None = None,
     low, high, high_image = load_pair(pair)
     enhanced = np.stack(enhance_slices(backend, volume_slices(low), on_batch=on_batch), axis=SLICE_AXIS)
     params = backend.contract.mapping
-    volumes = {ENHANCED: to_reference_scale(enhanced, high, params), INPUT: to_reference_scale(low, high, params)}
+    volumes = {ENHANCED: to_reference_scale(enhanced, high, params),
+               INPUT: to_reference_scale(low, high, params)}
     if outputs is not None:
         outputs.mkdir(parents=True, exist_ok=True)
         nib.save(nib.Nifti1Image(volumes[ENHANCED].astype(np.float32), high_image.affine),

@@ -33,7 +33,7 @@ def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Ten
 
 def generator_loss(fake_logits: tf.Tensor, generated: tf.Tensor, target: tf.Tensor,
                    weights: LossWeights) -> dict[str, tf.Tensor]:
-    """Per-example terms and their weighted 'total': adversarial, l1 and, when weighted, ssim and frequency."""
+    """Per-example terms and their weighted 'total': adversarial, l1, and ssim / frequency when weighted."""
     generated = tf.cast(generated, tf.float32)
     terms = {
         "adversarial": _bce(tf.ones_like(fake_logits), fake_logits),
@@ -51,7 +51,7 @@ def generator_loss(fake_logits: tf.Tensor, generated: tf.Tensor, target: tf.Tens
 
 
 def frequency_distance(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-    """Mean |log(1 + |FFT a|) - log(1 + |FFT b|)| per example: penalizes lost fine detail that L1 blurs away."""
+    """Mean |log(1 + |FFT a|) - log(1 + |FFT b|)| per example: penalizes the fine detail L1 blurs away."""
     def spectrum(x: tf.Tensor) -> tf.Tensor:
         return tf.math.log1p(tf.abs(tf.signal.fft2d(tf.cast(x[..., 0], tf.complex64))))
     return tf.reduce_mean(tf.abs(spectrum(a) - spectrum(b)), axis=[1, 2])

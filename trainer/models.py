@@ -67,7 +67,8 @@ def residual_block(x: tf.Tensor, filters: int, synchronized: bool = False) -> tf
     return layers.ReLU()(layers.Add()([x, y]))
 
 
-def build_generator(config: GeneratorConfig = SEED_CONFIG, synchronized_batchnorm: bool = False) -> tf.keras.Model:
+def build_generator(config: GeneratorConfig = SEED_CONFIG,
+                    synchronized_batchnorm: bool = False) -> tf.keras.Model:
     """The U-Net generator: (N, H, W, 1) in [-1, 1] -> (N, H, W, 1) in [-1, 1].
 
     `synchronized_batchnorm` computes batch statistics over the global batch of all replicas, so the

@@ -38,8 +38,8 @@ def find_pairs(data: Path, sequence: str) -> list[Pair]:
     found: dict[str, dict[str, Path]] = {}
     for folder in (LOW_DIR, HIGH_DIR):
         if not (data / folder).is_dir():
-            raise DataError(f"{data} has no {folder}/ folder; expected {data}/{LOW_DIR} and {data}/{HIGH_DIR} "
-                            f"holding POCEMR*_{sequence}.nii.gz files")
+            raise DataError(f"{data} has no {folder}/ folder; expected {data}/{LOW_DIR} and "
+                            f"{data}/{HIGH_DIR} holding POCEMR*_{sequence}.nii.gz files")
         for path in sorted((data / folder).iterdir()):
             match = pattern.match(path.name)
             if match:

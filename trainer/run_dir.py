@@ -58,7 +58,8 @@ class RunConfig:
     def training_data(self) -> str:
         """One line for the model contract: which data, how many subjects and at what size."""
         return (f"{self.sequence} pairs from {Path(self.data).name}: {len(self.train_subjects)} training / "
-                f"{len(self.validation_subjects)} validation subjects, {self.mapping['size']} px, seed {self.seed}")
+                f"{len(self.validation_subjects)} validation subjects, {self.mapping['size']} px, "
+                f"seed {self.seed}")
 
 
 class RunDir:

@@ -1,4 +1,4 @@
-"""Volumes -> the model's training slices: every axial slice that holds anatomy, through the one slice mapping.
+"""Volumes -> training slices: every axial slice that holds anatomy, through the one slice mapping.
 
 The seed trained on the middle slice of each volume only; here every slice whose high-field image has at
 least ANATOMY_FRACTION of its pixels above the volume's Otsu threshold is used. Input and target each go

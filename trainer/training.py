@@ -72,16 +72,17 @@ def fit(request: FitRequest) -> dict[str, float]:
     train_in, train_tg = training_slices([pairs[s] for s in config.train_subjects], params)
     val_in, val_tg = training_slices([pairs[s] for s in config.validation_subjects], params)
     if len(train_in) < config.batch_size or len(val_in) == 0:
-        raise DataError(f"{len(train_in)} training and {len(val_in)} validation slices with anatomy, fewer than "
-                        f"one batch of {config.batch_size}; add subjects or lower --batch-size")
+        raise DataError(f"{len(train_in)} training and {len(val_in)} validation slices with anatomy, fewer "
+                        f"than one batch of {config.batch_size}; add subjects or lower --batch-size")
     if chief:
         run.write_config(config)
-        run.write_check_slices(val_in[np.linspace(0, len(val_in) - 1, min(CHECK_SLICES, len(val_in))).astype(int)])
+        run.write_check_slices(val_in[_spread(len(val_in), CHECK_SLICES)])
     log.info("%d training slices, %d validation slices", len(train_in), len(val_in))
 
     trainer = GanTrainer(strategy, config, mixed)
     checkpoint_dir = run.checkpoints if chief else run.path / "workers" / worker_label() / "checkpoints"
-    manager = tf.train.CheckpointManager(trainer.checkpoint, str(checkpoint_dir), max_to_keep=KEEP_CHECKPOINTS)
+    manager = tf.train.CheckpointManager(trainer.checkpoint, str(checkpoint_dir),
+                                         max_to_keep=KEEP_CHECKPOINTS)
     if request.resume:
         if not manager.latest_checkpoint:
             raise RunError(f"{run.path} has no checkpoint to resume from; start it again without --resume")
@@ -96,10 +97,11 @@ def fit(request: FitRequest) -> dict[str, float]:
     best = run.read_best() if request.resume else None
 
     show = request.progress and chief
-    samples = np.linspace(0, len(val_in) - 1, min(SAMPLE_IMAGES, len(val_in))).astype(int)
+    samples = _spread(len(val_in), SAMPLE_IMAGES)
     for epoch in range(int(trainer.epoch.numpy()), request.epochs):
         # A live bar on a terminal; in a log file, one line per epoch instead of thousands of bar updates.
-        bar = tf.keras.utils.Progbar(steps, verbose=1 if show and sys.stdout.isatty() else 0, unit_name="step")
+        live = show and sys.stdout.isatty()
+        bar = tf.keras.utils.Progbar(steps, verbose=1 if live else 0, unit_name="step")
         if show:
             print(f"epoch {epoch + 1}/{request.epochs}", flush=True)
         totals: dict[str, float] = {}
@@ -129,17 +131,24 @@ def fit(request: FitRequest) -> dict[str, float]:
     return best or {}
 
 
+def _spread(count: int, wanted: int) -> np.ndarray:
+    """Up to `wanted` indices spread evenly over range(count)."""
+    return np.linspace(0, count - 1, min(wanted, count)).astype(int)
+
+
 def _new_config(run: RunDir, request: FitRequest, chief: bool) -> RunConfig:
     # Only the chief owns the run directory; other workers may find the chief's run.json already there.
     if chief and (run.path / "run.json").exists():
-        raise RunError(f"{run.path} already holds a run; pass --resume to continue it or choose another --out")
+        raise RunError(f"{run.path} already holds a run; pass --resume to continue it or choose another "
+                       "--out")
     pairs = find_pairs(request.data, request.sequence)
     if request.max_subjects:
         pairs = pairs[:request.max_subjects]
     check_grids(pairs)
     train, val = split_subjects(pairs, VALIDATION_FRACTION, request.seed)
     return RunConfig(sequence=request.sequence, generator=request.generator.to_dict(),
-                     mapping=vars(request.mapping).copy(), discriminator_filters=request.discriminator_filters,
+                     mapping=vars(request.mapping).copy(),
+                     discriminator_filters=request.discriminator_filters,
                      losses=request.losses.to_dict(), learning_rate=request.learning_rate,
                      batch_size=request.batch_size, seed=request.seed, data=str(Path(request.data).resolve()),
                      train_subjects=[p.subject for p in train], validation_subjects=[p.subject for p in val])
@@ -169,8 +178,8 @@ class GanTrainer:
             self.d_opt = self._optimizer(config.learning_rate, self.discriminator)
             self.epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="epoch")
         self.checkpoint = tf.train.Checkpoint(generator=self.generator, discriminator=self.discriminator,
-                                              generator_optimizer=self.g_opt, discriminator_optimizer=self.d_opt,
-                                              epoch=self.epoch)
+                                              generator_optimizer=self.g_opt,
+                                              discriminator_optimizer=self.d_opt, epoch=self.epoch)
 
     def _optimizer(self, learning_rate: float, model: tf.keras.Model) -> tf.keras.optimizers.Optimizer:
         optimizer = tf.keras.optimizers.Adam(learning_rate, beta_1=0.5)
@@ -201,7 +210,8 @@ class GanTrainer:
     @tf.function
     def train_step(self, batch: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
         per_replica = self.strategy.run(self._replica_step, args=batch)
-        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
+        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                for k, v in per_replica.items()}
 
     @tf.function
     def _validate_batch(self, low: tf.Tensor, high: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -234,6 +244,6 @@ def rebuild_generator(run: RunDir) -> tuple[tf.keras.Model, RunConfig]:
     try:
         generator.load_weights(str(weights))
     except (ValueError, OSError) as exc:
-        raise LohiresError(f"{weights} does not fit the run's generator ({exc}); re-run `lohires-train fit`") \
-            from None
+        raise LohiresError(f"{weights} does not fit the run's generator ({exc}); re-run "
+                           "`lohires-train fit`") from None
     return generator, config
