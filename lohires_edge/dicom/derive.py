@@ -69,7 +69,7 @@ def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract
     ds.SOPClassUID = MRImageStorage
     ds.SOPInstanceUID = derived_uid(sop_uid, contract.model_id, "instance")
     ds.SeriesInstanceUID = derived_uid(series_uid, contract.model_id, "series")
-    ds.file_meta = _file_meta(ds)
+    ds.file_meta = file_meta_for(ds)
     ds.InstanceCreationDate, ds.InstanceCreationTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
     ds.ImageType = ["DERIVED", "SECONDARY", *list(source.get("ImageType", []))[2:]]
     ds.SeriesDescription = (str(source.get("SeriesDescription", "")) + DESCRIPTION_SUFFIX).strip()[:64]
@@ -91,7 +91,8 @@ def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract
     return ds
 
 
-def _file_meta(ds: Dataset) -> FileMetaDataset:
+def file_meta_for(ds: Dataset) -> FileMetaDataset:
+    """Part 10 file meta for an Explicit VR Little Endian file of `ds` (its SOP class and instance)."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from lohires_edge.atomic_file import fsync_dir, write_atomically
 from lohires_edge.dicom.uids import require_valid_uid
 from lohires_edge.errors import LohiresError
 
@@ -113,20 +113,13 @@ class Spool:
         if self.bytes_used() + len(data) > self.quota_bytes:
             raise SpoolFull(f"spool {self.root} is over its quota of {self.quota_bytes // 1024 ** 2} MiB; free "
                             "space by delivering or removing failed instances, or raise node.spool_quota_mb")
-        fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, suffix=".part")
+        final = folder / name
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            final = folder / name
-            os.replace(tmp, final)
+            write_atomically(final, data, tmp_dir=self.tmp_dir, mode=0o600)  # patient data: owner only
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise SpoolFull(f"disk of spool {self.root} is full; free space on it") from None
             raise
-        _fsync_dir(folder)
         return final
 
 
@@ -143,13 +136,5 @@ def _oldest_first(folder: Path) -> list[Path]:
 def _move(path: Path, folder: Path) -> Path:
     target = folder / path.name
     os.replace(path, target)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return target
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

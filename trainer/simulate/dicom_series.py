@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import MRImageStorage, generate_uid
 
+from lohires_edge.dicom.derive import file_meta_for
 from trainer.simulate.protocols import LOW_FIELD_T, Protocol
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
@@ -57,7 +58,7 @@ def write_series(folder: Path, native: np.ndarray, affine: np.ndarray, protocol:
         pixels = np.ascontiguousarray(native[:, :, k])
         ds.set_pixel_data(pixels, "MONOCHROME2", 16, generate_instance_uid=False)
         ds.WindowCenter, ds.WindowWidth = _window(native)
-        ds.file_meta = _file_meta(ds)
+        ds.file_meta = file_meta_for(ds)
         path = folder / f"{k + 1:04d}.dcm"
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
@@ -98,14 +99,6 @@ def _base_dataset(subject: str, protocol: Protocol) -> Dataset:
     ds.ImagingFrequency = _ds(GYROMAGNETIC_MHZ_PER_T * LOW_FIELD_T)
     ds.ImagedNucleus = "1H"
     return ds
-
-
-def _file_meta(ds: Dataset) -> FileMetaDataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    return meta
 
 
 def _uid(seed: int, *parts: str) -> str:
