@@ -33,7 +33,7 @@ def plot_round_trip(record: dict, out: Path) -> Path:
     per_slice.axhline(record["budget_s_per_slice"] * 1e3, color="red", linestyle=":", label="budget 1 s/slice")
     per_slice.set(xlabel="slices in the series (N)", ylabel="ms per slice (log scale)", yscale="log",
                   title="Per-slice time against series length")
-    per_slice.legend(fontsize=8)
+    per_slice.legend(fontsize=8, loc="center left")
     total.plot(n, [r["total_s"] for r in rows], "o", label="measured total")
     fit = record.get("fit")
     if fit:
