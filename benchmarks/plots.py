@@ -25,7 +25,7 @@ METRIC_LABELS = {"psnr": "PSNR (dB), higher is better", "ssim": "SSIM, higher is
 def plot_round_trip(record: dict, out: Path) -> Path:
     rows = sorted(record["rows"], key=lambda r: r["slices"])
     n = [r["slices"] for r in rows]
-    figure, (per_slice, total) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (per_slice, total) = plt.subplots(1, 2, figsize=(11, 5))
     per_slice.plot(n, [r["per_slice_s"] * 1e3 for r in rows], "o-", label="round trip (storescu -> node -> storescp)")
     per_slice.plot(n, [r["inference_per_slice_s"] * 1e3 for r in rows], "s--", label="raw inference, same slices")
     if all(r.get("worker_per_slice_s") for r in rows):
@@ -33,7 +33,7 @@ def plot_round_trip(record: dict, out: Path) -> Path:
     per_slice.axhline(record["budget_s_per_slice"] * 1e3, color="red", linestyle=":", label="budget 1 s/slice")
     per_slice.set(xlabel="slices in the series (N)", ylabel="ms per slice (log scale)", yscale="log",
                   title="Per-slice time against series length")
-    per_slice.legend(fontsize=8, loc="center left")
+    per_slice.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     total.plot(n, [r["total_s"] for r in rows], "o", label="measured total")
     fit = record.get("fit")
     if fit:
@@ -41,8 +41,8 @@ def plot_round_trip(record: dict, out: Path) -> Path:
                    label=f"fit {fit['slope'] * 1e3:.0f} ms x N + {fit['intercept']:.1f} s (R² {fit['r_squared']:.3f})")
     total.plot(n, [record["budget_s_per_slice"] * x for x in n], "r:", label="budget 1 s x N")
     total.set(xlabel="slices in the series (N)", ylabel="seconds, first C-STORE to last derived ack",
-              title="Total time grows linearly in N")
-    total.legend(fontsize=8)
+              title="Total time against N, with its linear fit")
+    total.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     figure.suptitle(f"{record['model']['id']} on {record['machine']['cpus']} CPU cores "
                     f"(load {record['machine']['load_average'][0]:.1f})", fontsize=9)
     figure.tight_layout()
