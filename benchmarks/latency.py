@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from lohires_edge.backends.base import Backend
@@ -26,7 +25,7 @@ from lohires_edge.errors import LohiresError
 
 from benchmarks.inputs import generator_config, int8_model, model_path
 from benchmarks.matmul_peak import matmul_peak_gflops
-from benchmarks.report import RESULTS_DIR, markdown_table, write_record
+from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
 
 
 def backends_for(path: Path, precision: str) -> tuple[list[Backend], list[str]]:
@@ -109,7 +108,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LohiresError as exc:
-        sys.exit(f"latency: {exc}")
+    run_script(main, "latency")

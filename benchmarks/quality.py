@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from trainer.pairs import find_pairs, load_pair
 from trainer.slices import SLICE_AXIS, volume_slices
 
 from benchmarks.inputs import HELDOUT_SEED, int8_model, simulated_data
-from benchmarks.report import RESULTS_DIR, markdown_table, write_record
+from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
 
 METRICS = ("psnr", "ssim", "nrmse")
 HELDOUT_SUBJECTS = 6
@@ -122,7 +121,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LohiresError as exc:
-        sys.exit(f"quality: {exc}")
+    run_script(main, "quality")

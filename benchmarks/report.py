@@ -11,10 +11,12 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import onnxruntime
+
+from lohires_edge.errors import LohiresError
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -50,3 +52,11 @@ def write_record(name: str, payload: dict[str, Any], results_dir: Path = RESULTS
     record = {"command": command_line(), "machine": machine(), **payload}
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def run_script(main: Callable[[], int], name: str) -> None:
+    """Run a benchmark's main: an expected failure (bad input, missing runtime) ends with one line, exit 1."""
+    try:
+        sys.exit(main())
+    except LohiresError as exc:
+        sys.exit(f"{name}: {exc}")

@@ -48,7 +48,7 @@ from trainer.demo import (free_port, program, receiver_command, running, sender_
 
 from benchmarks.inputs import HELDOUT_SEED, model_path, simulated_data
 from benchmarks.linear_fit import fit_line
-from benchmarks.report import RESULTS_DIR, markdown_table, write_record
+from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
 from benchmarks.series import source_slices, write_series
 
 BUDGET_S_PER_SLICE = 1.0
@@ -216,7 +216,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LohiresError as exc:
-        sys.exit(f"round_trip: {exc}")
+    run_script(main, "round_trip")
