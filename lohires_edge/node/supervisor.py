@@ -101,6 +101,10 @@ def _processing_loop(worker: Worker, senders: list[Sender], notifier: Notifier, 
             log.error("event=spool_full stage=outgoing reason=%r", str(exc))
             handled = 0
             stop.wait(5 * LOOP_WAIT_S)
+        except OSError as exc:  # the spool's disk itself (permissions, I/O errors): keep serving, retry later
+            log.error("event=spool_error stage=processing error=%s detail=%r", type(exc).__name__, str(exc))
+            handled = 0
+            stop.wait(5 * LOOP_WAIT_S)
         if handled:
             for sender in senders:
                 sender.wake.set()

@@ -18,9 +18,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from lohires_edge.backends.base import Backend
-from lohires_edge.dicom.decode import DecodeError, read_mr_slice
+from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.derive import derive_instance
-from lohires_edge.dicom.uids import InvalidUID
 from lohires_edge.inference import enhance_slices
 from lohires_edge.node.routing import route
 from lohires_edge.node.spool import Spool
@@ -63,8 +62,11 @@ class Worker:
             derived = derive_instance(ds, enhanced, backend.contract)
             buffer = BytesIO()  # encoding belongs here: a dataset pydicom reads may still be unwritable
             derived.save_as(buffer, enforce_file_format=True)
-        except (InvalidDicomError, DecodeError, InvalidUID, ValueError, AttributeError, KeyError) as exc:
-            # Validated at receive time, so this is a file damaged on disk or an unexpected dataset.
+        except Exception as exc:  # noqa: BLE001 - see below
+            # Validated at receive time, so this is a file damaged on disk or a dataset nobody foresaw
+            # (DecodeError, InvalidUID, a TypeError from a malformed attribute...). Whatever it is, it must
+            # not stop the node: left in incoming/ it would stop it again at every restart. Quarantine keeps
+            # the file for inspection.
             target = self.spool.quarantine(path)
             self.metrics.quarantined.inc()
             log.error("event=quarantined file=%s error=%s detail=%r", target.name, type(exc).__name__, str(exc))

@@ -259,3 +259,17 @@ def _as_received(ds) -> bytes:
     out.is_little_endian, out.is_implicit_VR = True, False
     write_dataset(out, ds)
     return out.getvalue()
+
+
+def test_a_dataset_failing_in_an_unforeseen_way_is_quarantined_and_the_rest_processed(tiny_model, tmp_path):
+    """A single-valued PixelSpacing (VM 1, invalid) passes receive-time validation but makes the derived
+    geometry raise TypeError; any such surprise must quarantine the file, not end (and crash-loop) the node."""
+    spool = Spool(tmp_path / "spool", 10 ** 9, ["DEST"])
+    odd, good = mr_series(2, rows=8, cols=8)
+    odd.PixelSpacing = "1.6"
+    for ds in (odd, good):
+        spool.store_incoming(ds.SOPInstanceUID, _as_received(ds))
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        assert Worker(spool, {"T1": backend}, NodeMetrics()).process_pending() == 2
+    assert [p.stem for p in spool.quarantine_dir.iterdir()] == [odd.SOPInstanceUID]
+    assert len(spool.outgoing("DEST")) == 1 and spool.incoming() == []
