@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,9 @@ from lohires_edge.service.install import (CONFIG_PATH, LOW_PORT_DROPIN, SYSUSERS
                                           source_dir)
 from tests.conftest import require_programs
 
-PREFIX = Path(sys.prefix)  # the venv running the tests: its bin/lohires-edge exists
+# The venv on the target system. Under --root nothing on this machine is checked, so the tests do not
+# depend on where the checkout (and its .venv) lives: /tmp and /home are refused as service paths.
+PREFIX = Path("/opt/lohires-edge/venv")
 
 
 def install(root: Path, *args: str) -> Result:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,9 +31,25 @@ def directives(unit: Path) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def installed(tmp_path) -> Path:
+def visible_prefix():
+    """This venv, reached through a path the sandboxed service could see.
+
+    `systemd-analyze verify` wants ExecStart to exist, and install-service refuses /tmp and /home (hidden
+    from the service), where a checkout and its .venv may well live; /dev/shm is neither.
+    """
+    if not Path("/dev/shm").is_dir():
+        pytest.skip("no /dev/shm to hold a service-visible link to the test venv")
+    folder = Path(tempfile.mkdtemp(prefix="lohires-prefix-", dir="/dev/shm"))
+    link = folder / "venv"
+    link.symlink_to(sys.prefix)
+    yield link
+    shutil.rmtree(folder)
+
+
+@pytest.fixture
+def installed(tmp_path, visible_prefix) -> Path:
     """The unit as install-service writes it, ExecStart pointing at this venv's real lohires-edge."""
-    install_service(tmp_path, Path(sys.prefix))
+    install_service(tmp_path, visible_prefix)
     return tmp_path / UNIT_PATH
 
 
@@ -48,11 +66,11 @@ def test_template_exposure_is_at_most_2(installed):
     assert exposure(installed) == exposure(TEMPLATE)
 
 
-def test_low_port_drop_in_verifies_and_stays_at_most_2(tmp_path):
+def test_low_port_drop_in_verifies_and_stays_at_most_2(tmp_path, visible_prefix):
     config = tmp_path / "etc/lohires-edge/config.toml"
     config.parent.mkdir(parents=True)
     config.write_text((source_dir() / "config.example.toml").read_text().replace("port = 11112", "port = 104", 1))
-    install_service(tmp_path, Path(sys.prefix))
+    install_service(tmp_path, visible_prefix)
     assert (tmp_path / LOW_PORT_DROPIN).exists()
     unit = tmp_path / UNIT_PATH
     base = exposure(TEMPLATE)
