@@ -16,7 +16,7 @@ from tests.conftest import require_programs
 
 # The venv on the target system. Under --root nothing on this machine is checked, so the tests do not
 # depend on where the checkout (and its .venv) lives: /tmp and /home are refused as service paths.
-PREFIX = Path("/opt/lohires-edge/venv")
+PREFIX = Path("/srv/lohires-edge/venv")  # not the template's own path, so the rewrite shows
 
 
 def install(root: Path, *args: str) -> Result:
