@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from lohires_edge.backends.base import Backend
+from lohires_edge.dicom import keep_values_out_of_logs
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.derive import derive_instance
 from lohires_edge.inference import enhance_slices
@@ -35,6 +36,7 @@ OUTPUT_GRID = "model"
 class Worker:
     def __init__(self, spool: Spool, backends: Mapping[str, Backend], metrics: NodeMetrics) -> None:
         self.spool, self.backends, self.metrics = spool, backends, metrics
+        keep_values_out_of_logs()  # _read parses every element, which is when pydicom would print values
 
     def process_pending(self, keep_going: Callable[[], bool] = lambda: True) -> int:
         """Process every spooled instance (oldest first) while `keep_going()`; returns how many were handled."""
