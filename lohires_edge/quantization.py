@@ -24,7 +24,7 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from lohires_edge.agreement import compare
+from lohires_edge.agreement import Agreement, compare
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract, write_contract
 from lohires_edge.engine_store import file_sha256

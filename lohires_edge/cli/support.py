@@ -32,8 +32,3 @@ def configure_logging(verbosity: int) -> None:
 
 def verbosity_option(func: Any) -> Any:
     return click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")(func)
-
-
-def not_landed(verb: str, issue: str) -> LohiresError:
-    """The error of a contract verb whose implementation has not landed yet."""
-    return LohiresError(f"'{verb}' is not available yet: it arrives with the '{issue}' work")

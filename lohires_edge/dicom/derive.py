@@ -71,7 +71,7 @@ def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract
     ds.SeriesInstanceUID = derived_uid(series_uid, contract.model_id, "series")
     ds.file_meta = file_meta_for(ds)
     ds.InstanceCreationDate, ds.InstanceCreationTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
-    ds.ImageType = ["DERIVED", "SECONDARY", *list(source.get("ImageType", []))[2:]]
+    ds.ImageType = ["DERIVED", "SECONDARY", *_values(source.get("ImageType"))[2:]]
     ds.SeriesDescription = (str(source.get("SeriesDescription", "")) + DESCRIPTION_SUFFIX).strip()[:64]
     ds.SeriesNumber = int(source.get("SeriesNumber") or 0) + SERIES_NUMBER_OFFSET
     ds.DerivationDescription = (f"Enhanced by LoHiResGAN model {contract.model_name} {contract.model_version} "
@@ -89,6 +89,13 @@ def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract
                       generate_instance_uid=False)
     _set_window(ds, stored, contract)
     return ds
+
+
+def _values(value: object) -> list[str]:
+    """A multi-valued element's values; pydicom gives a single value as a plain string, not a list."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def file_meta_for(ds: Dataset) -> FileMetaDataset:

@@ -99,3 +99,10 @@ def test_source_is_left_untouched():
     before = source.to_json_dict()
     derive_instance(source, _enhanced(source), tiny_contract())
     assert source.to_json_dict() == before
+
+
+def test_single_valued_image_type_is_not_split_into_letters():
+    (source,) = mr_series(1)
+    source.ImageType = "ORIGINAL"  # pydicom hands a single value back as a str
+    out = derive_instance(source, _enhanced(source), tiny_contract())
+    assert list(out.ImageType) == ["DERIVED", "SECONDARY"]

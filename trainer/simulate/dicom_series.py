@@ -22,7 +22,6 @@ RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 GYROMAGNETIC_MHZ_PER_T = 42.577
 STUDY_DATE = "20240101"  # fixed: reproducible files, and obviously not an acquisition date
 SERIES_NUMBERS = {"T1": 1, "T2": 2, "FLAIR": 3}
-MAX_STORED = 65535
 
 
 def write_series(folder: Path, native: np.ndarray, affine: np.ndarray, protocol: Protocol, subject: str,
