@@ -31,6 +31,7 @@ DEMO_SEED = 2026  # not a training or held-out seed of the shipped models
 NODE_AE, SCANNER_AE, RECEIVER_AE = "LOHIRES", "SCANNER", "RECEIVER"
 MONTAGE_SLICES = 4
 WAIT_SECONDS = 300
+MARKER = ".lohires-demo"  # the demo only ever deletes a folder that holds this file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,9 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     out = args.out.resolve()
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise SystemExit(f"demo: {out} exists and was not written by the demo; give another --out")
+        shutil.rmtree(out)  # a previous demo's output, and only that
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by `make demo`; the next demo run replaces this folder\n")
 
     step("simulating a 64 mT T1 acquisition and its 3 T reference")
     simulate_dataset(out / "data", subjects=1, sequences=("T1",), seed=DEMO_SEED, dicom_dir=out / "scanner")
@@ -57,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_port(node_port, node, out / "node.log")
         wait_for_port(receiver_port, receiver, out / "receiver.log")
         count = len(list(series.glob("*.dcm")))
-        step(f"sending {count} slices to the node with {'dcmtk' if shutil.which('storescu') else 'pynetdicom'} storescu")
+        client = "dcmtk" if shutil.which("storescu") else "pynetdicom"
+        step(f"sending {count} slices to the node with {client} storescu")
         subprocess.run(sender_command(series, node_port), check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=WAIT_SECONDS)
         step("waiting for the derived series")
