@@ -83,9 +83,9 @@ class ModelContract:
         ours = {key[len(PREFIX):]: value for key, value in props.items() if key.startswith(PREFIX)}
         missing = [key for key in _REQUIRED if key not in ours]
         if missing:
-            raise ContractError(
-                f"{source} carries no complete lohires model contract (missing {', '.join(PREFIX + k for k in missing)}); "
-                "export it with `lohires-train export`")
+            names = ", ".join(PREFIX + key for key in missing)
+            raise ContractError(f"{source} carries no complete lohires model contract (missing {names}); "
+                                "export it with `lohires-train export`")
         if ours["contract_version"] != CONTRACT_VERSION:
             raise ContractError(f"{source} has contract version {ours['contract_version']}, this lohires-edge reads "
                                 f"version {CONTRACT_VERSION}; upgrade lohires-edge or re-export the model")
@@ -117,11 +117,15 @@ def read_contract(model: onnx.ModelProto | str | Path) -> ModelContract:
     """The contract of an ONNX model or model file (weights are not loaded for a file)."""
     if isinstance(model, onnx.ModelProto):
         return ModelContract.from_metadata({p.key: p.value for p in model.metadata_props})
-    path = Path(model)
+    proto = load_onnx(model)
+    return ModelContract.from_metadata({p.key: p.value for p in proto.metadata_props}, source=str(model))
+
+
+def load_onnx(path: str | Path) -> onnx.ModelProto:
+    """An ONNX file's graph and metadata (not its external weights); a ContractError if it is not ONNX."""
     try:
-        proto = onnx.load(str(path), load_external_data=False)
+        return onnx.load(str(path), load_external_data=False)
     except FileNotFoundError:
         raise
     except Exception as exc:  # onnx raises DecodeError and others for a file that is not ONNX
         raise ContractError(f"{path} is not a readable ONNX model ({type(exc).__name__}: {exc})") from None
-    return ModelContract.from_metadata({p.key: p.value for p in proto.metadata_props}, source=str(path))

@@ -107,11 +107,14 @@ class Manifest:
         platform = Platform(tensorrt_version=str(data["tensorrt_version"]), gpu_name=str(data["gpu_name"]),
                             compute_capability=str(data["compute_capability"]),
                             cuda_version=str(data.get("cuda_version", "")))
-        return cls(model_sha256=data["model_sha256"], contract=contract, precision=data["precision"],
-                   platform=platform, max_batch=data["max_batch"], built_at=str(data["built_at"]),
-                   build_seconds=float(data["build_seconds"]),
-                   accuracy={k: float(v) for k, v in data.get("accuracy_vs_onnxruntime", {}).items()},
-                   source_model=str(data.get("source_model", "")), checked_on=str(data.get("checked_on", "")))
+        try:
+            return cls(model_sha256=data["model_sha256"], contract=contract, precision=data["precision"],
+                       platform=platform, max_batch=data["max_batch"], built_at=str(data["built_at"]),
+                       build_seconds=float(data["build_seconds"]),
+                       accuracy={k: float(v) for k, v in data.get("accuracy_vs_onnxruntime", {}).items()},
+                       source_model=str(data.get("source_model", "")), checked_on=str(data.get("checked_on", "")))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise EngineStoreError(f"{source} has a malformed value ({exc}); rebuild the engine") from None
 
 
 def file_sha256(path: Path) -> str:

@@ -26,7 +26,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from lohires_edge.agreement import Agreement, compare
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-from lohires_edge.contract import read_contract, write_contract
+from lohires_edge.contract import load_onnx, read_contract, write_contract
 from lohires_edge.engine_store import file_sha256
 from lohires_edge.errors import LohiresError
 from lohires_edge.slice_mapping import to_model_batch
@@ -67,8 +67,7 @@ class QuantizationRejected(LohiresError):
 
 def is_qdq(model: Path) -> bool:
     """Whether the ONNX model is already explicitly quantized (holds Q/DQ nodes)."""
-    proto = onnx.load(str(model), load_external_data=False)
-    return any(node.op_type in QDQ_OPS for node in proto.graph.node)
+    return any(node.op_type in QDQ_OPS for node in load_onnx(model).graph.node)
 
 
 class SliceReader(CalibrationDataReader):

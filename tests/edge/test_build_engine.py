@@ -21,3 +21,12 @@ def test_build_engine_without_tensorrt_is_one_line(tiny_model, tmp_path, precisi
     assert len(result.stderr.strip().splitlines()) == 1
     assert "TensorRT is not installed here" in result.stderr and "python3-libnvinfer" in result.stderr
     assert not store.exists()
+
+
+def test_is_qdq_of_a_file_that_is_not_onnx_is_a_contract_error(tmp_path):
+    from lohires_edge.contract import ContractError
+    from lohires_edge.quantization import is_qdq
+    bogus = tmp_path / "model.onnx"
+    bogus.write_bytes(b"\x08\x07not a model at all\xff\xfe" * 5)
+    with pytest.raises(ContractError, match="not a readable ONNX model"):
+        is_qdq(bogus)

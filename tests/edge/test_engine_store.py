@@ -40,6 +40,8 @@ def test_engine_name_carries_model_hash_precision_gpu_and_tensorrt():
     (lambda d: d.update(manifest_version=99), "manifest version"),
     (lambda d: d.update(model_sha256="xyz"), "model_sha256"),
     (lambda d: d["contract"].pop("lohires.sequence"), "lohires.sequence"),
+    (lambda d: d.update(build_seconds="quick"), "malformed value"),
+    (lambda d: d.update(accuracy_vs_onnxruntime=[1, 2]), "malformed value"),
 ])
 def test_malformed_manifest_is_refused_naming_the_problem(mutate, needle):
     data = json.loads(manifest().to_json())
