@@ -12,7 +12,6 @@ import threading
 from pathlib import Path
 
 from pydicom import dcmread
-from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE
 
@@ -91,13 +90,18 @@ class Sender(threading.Thread):
                     ds = dcmread(path)
                 except FileNotFoundError:  # `spool retry` or another process moved it
                     continue
-                except InvalidDicomError as exc:  # damaged on disk: sending it again cannot help
+                except Exception as exc:  # damaged on disk (pydicom raises many types): sending cannot help
                     log.error("event=unreadable_outgoing file=%s destination=%s error=%r action=moved_to_failed",
-                              path.name, dest.name, str(exc))
+                              path.name, dest.name, f"{type(exc).__name__}: {exc}")
                     self.spool.move_to_failed(dest.name, path)
                     continue
-                response = assoc.send_c_store(ds)
-                status = int(response.Status) if "Status" in response else -1
+                try:
+                    response = assoc.send_c_store(ds)
+                except Exception as exc:  # e.g. no accepted context, or a dataset pynetdicom cannot encode
+                    log.warning("event=send_failed sop=%s destination=%s error=%r", path.stem, dest.name,
+                                f"{type(exc).__name__}: {exc}")
+                    response = None
+                status = int(response.Status) if response is not None and "Status" in response else -1
                 if delivered(status):
                     path.unlink(missing_ok=True)
                     self.attempts.pop(path.name, None)
