@@ -3,9 +3,9 @@
 Both `enhance` and the DICOM node call `derive_instance`, so a series enhanced on the command line and
 one enhanced by the node are the same DICOM, with the same UIDs.
 
-Geometry: `pixels` must cover the source's field of view, on any matrix. The node passes the slice
-mapping's model-grid output (`grid="model"`: the source field of view at the model's pixel size), and
-`enhance` may pass the source matrix itself. `_regrid` keeps the field of view: PixelSpacing scales by
+Geometry: `pixels` must cover the source's field of view, on any matrix. The node and `enhance` both pass
+the slice mapping's model-grid output (`grid="model"`: the source field of view at the model's pixel size);
+the source matrix itself is accepted too. `_regrid` keeps the field of view: PixelSpacing scales by
 source/new matrix size per axis, ImagePositionPatient moves to the centre of the new first pixel,
 ImageOrientationPatient is kept. For the source matrix nothing changes. On the model grid the slice
 mapping rounds the crop of the shorter axis to whole model pixels, so there the field of view is exact
