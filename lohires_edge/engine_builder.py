@@ -64,8 +64,8 @@ def build_engine(model: Path, precision: str, store: Path, check_slices: Sequenc
     report(f"built in {build_seconds:.1f} s; checking the engine against ONNX Runtime on {len(check_slices)} slices")
 
     batch, _ = to_model_batch(check_slices, contract.mapping)
-    with TensorRTBackend(plan, contract, max_batch) as engine:
-        agreement = compare(OnnxRuntimeBackend(model), engine, batch)
+    with TensorRTBackend(plan, contract, max_batch) as engine, OnnxRuntimeBackend(model) as reference:
+        agreement = compare(reference, engine, batch)
     manifest = Manifest(model_sha256=file_sha256(built_from or model), contract=contract, precision=precision,
                         platform=platform, max_batch=max_batch,
                         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

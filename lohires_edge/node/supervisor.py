@@ -81,9 +81,11 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
             sender.join(timeout=config.network_timeout)
         if endpoint is not None:
             endpoint.shutdown()
+            endpoint.server_close()
         for backend in backends.values():
             backend.close()
         log.info("event=stopped incoming_left=%d note='the spool resumes on restart'", spool.counts().incoming)
+        notifier.close()
 
 
 def _processing_loop(worker: Worker, senders: list[Sender], notifier: Notifier, health: Health,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from lohires_edge.contract import SEQUENCES
 if TYPE_CHECKING:
     from lohires_edge.backends.base import Backend
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 @click.command("evaluate")
 @click.argument("model", type=click.Path(exists=True, path_type=Path))
 @click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--sequence", required=True, type=click.Choice(["T1", "T2", "FLAIR"]))
+@click.option("--sequence", required=True, type=click.Choice(SEQUENCES))
 @click.option("--csv", "csv_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), help="Write enhanced NIfTI here.")
 def command(model: Path, data: Path, sequence: str, csv_path: Path, outputs: Path | None) -> None:

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
+from lohires_edge.contract import SEQUENCES
 GENERATORS = ("edge", "seed")
 
 
 @click.command("fit")
 @click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--sequence", required=True, type=click.Choice(["T1", "T2", "FLAIR"]), help="Sequence to train.")
+@click.option("--sequence", required=True, type=click.Choice(SEQUENCES), help="Sequence to train.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
 @click.option("--epochs", type=click.IntRange(1), default=100, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
