@@ -98,9 +98,9 @@ def test_corrupt_nifti_is_one_line(tiny_model, tmp_path):
                           "not a readable NIfTI file")
 
 
-def test_no_model_and_no_shipped_default_is_one_line(tmp_path):
-    source = write_nifti(tmp_path / "sub_FLAIR.nii.gz", phantom_volume(slices=2))
-    assert_one_line_error(edge("enhance", source, "-o", tmp_path / "o.nii.gz"), "no default model is shipped for FLAIR")
+def test_no_model_and_no_sequence_to_pick_one_is_one_line(tmp_path):
+    source = write_nifti(tmp_path / "scan.nii.gz", phantom_volume(slices=2))  # the name names no sequence
+    assert_one_line_error(edge("enhance", source, "-o", tmp_path / "o.nii.gz"), "pass --model")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed here")
