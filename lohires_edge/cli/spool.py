@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from lohires_edge.node.config import load_config
-from lohires_edge.node.supervisor import open_spool
+from lohires_edge.errors import LohiresError
+from lohires_edge.node.config import NodeConfig, load_config
+from lohires_edge.node.spool import Spool
 
 _config_option = click.option("--config", "config_path", required=True,
                               type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -23,7 +24,7 @@ def command() -> None:
 @_config_option
 def status(config_path: Path) -> None:
     """Count instances waiting, in progress, failed and quarantined."""
-    counts = open_spool(load_config(config_path)).counts()
+    counts = _existing_spool(load_config(config_path)).counts()
     click.echo(f"incoming (waiting for the model): {counts.incoming}")
     for name, count in counts.outgoing.items():
         click.echo(f"outgoing to {name}: {count}")
@@ -37,5 +38,12 @@ def status(config_path: Path) -> None:
 @_config_option
 def retry(config_path: Path) -> None:
     """Move failed deliveries back to the outgoing queue so the node sends them again."""
-    moved = open_spool(load_config(config_path)).retry_failed()
+    moved = _existing_spool(load_config(config_path)).retry_failed()
     click.echo(f"re-queued {moved} failed deliveries; a running node sends them within seconds")
+
+
+def _existing_spool(config: NodeConfig) -> Spool:
+    """The node's spool as it is on disk, creating nothing (these commands often run as root)."""
+    if not config.spool_dir.is_dir():
+        raise LohiresError(f"spool {config.spool_dir} does not exist yet; the node creates it when it first starts")
+    return Spool(config.spool_dir, config.spool_quota_bytes, [d.name for d in config.destinations], create=False)

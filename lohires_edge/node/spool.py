@@ -40,13 +40,17 @@ class SpoolCounts:
 
 
 class Spool:
-    def __init__(self, root: Path, quota_bytes: int, destinations: Iterable[str]) -> None:
+    def __init__(self, root: Path, quota_bytes: int, destinations: Iterable[str], create: bool = True) -> None:
+        """`create=False` is for the admin's `spool` commands: often run as root, they must not create folders
+        that the service's own user then cannot write into. A missing folder then reads as empty."""
         self.root = Path(root)
         self.quota_bytes = quota_bytes
         self.destinations = tuple(destinations)
         self.incoming_dir = self.root / "incoming"
         self.quarantine_dir = self.root / "quarantine"
         self.tmp_dir = self.root / "tmp"
+        if not create:
+            return
         for folder in (self.incoming_dir, self.quarantine_dir, self.tmp_dir,
                        *(self.outgoing_dir(d) for d in self.destinations),
                        *(self.failed_dir(d) for d in self.destinations)):
