@@ -75,7 +75,12 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
     for item, pixels in zip(series, enhanced):
         target = output / item.path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
-        derive_instance(item.dataset, pixels, backend.contract).save_as(target, enforce_file_format=True)
+        try:
+            derived = derive_instance(item.dataset, pixels, backend.contract)
+        except (ValueError, TypeError) as exc:  # e.g. a PixelSpacing with one value instead of two
+            raise LohiresError(f"{item.path.name}: cannot build the derived instance ({exc}); fix or remove "
+                               "that file") from None
+        derived.save_as(target, enforce_file_format=True)
     return EnhanceReport(len(enhanced), seconds)
 
 

@@ -84,7 +84,7 @@ def read_dicom_series(folder: Path) -> list[DicomSlice]:
     series = {str(ds.get("SeriesInstanceUID", "")) for _, ds in datasets}
     if len(series) != 1:
         raise VolumeError(f"{folder} holds {len(series)} DICOM series; give a folder with exactly one series")
-    datasets.sort(key=lambda item: _slice_order(item[1]))
+    datasets.sort(key=lambda item: _slice_order(*item))
     slices = []
     for path, ds in datasets:
         try:
@@ -94,14 +94,18 @@ def read_dicom_series(folder: Path) -> list[DicomSlice]:
     return slices
 
 
-def _slice_order(ds: Dataset) -> tuple[float, float]:
+def _slice_order(path: Path, ds: Dataset) -> tuple[float, float]:
     """Position along the slice normal when the geometry is there, then the instance number."""
     position = 0.0
-    if "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds:
-        orientation = np.asarray([float(v) for v in ds.ImageOrientationPatient])
-        normal = np.cross(orientation[:3], orientation[3:])
-        position = float(np.dot(normal, [float(v) for v in ds.ImagePositionPatient]))
-    return position, float(ds.get("InstanceNumber") or 0)
+    try:
+        if "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds:
+            orientation = np.asarray([float(v) for v in ds.ImageOrientationPatient])
+            normal = np.cross(orientation[:3], orientation[3:])
+            position = float(np.dot(normal, [float(v) for v in ds.ImagePositionPatient]))
+        return position, float(ds.get("InstanceNumber") or 0)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise VolumeError(f"{path.name} has malformed ImagePositionPatient/ImageOrientationPatient/InstanceNumber "
+                          f"({exc}); fix or remove that file") from None
 
 
 def sample_slices(source: Path, count: int, holdout: int = 0, seed: int = 0,

@@ -17,11 +17,16 @@ class ErrorReportingGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LohiresError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_one_line(str(exc))) from None
         except OSError as exc:
             # Unreadable files, full disks, ports in use: the user's environment, not our bug.
             where = f": {exc.filename}" if exc.filename else ""
-            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+            raise click.ClickException(_one_line(f"{exc.strerror or exc}{where}")) from None
+
+
+def _one_line(message: str) -> str:
+    """The contract says one line; a message may quote a library's multi-line text."""
+    return " ".join(message.split())
 
 
 def configure_logging(verbosity: int) -> None:

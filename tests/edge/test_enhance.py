@@ -134,3 +134,18 @@ def test_scaled_nifti_keeps_its_stored_dtype(tiny_model, tmp_path):
     written = nib.load(str(tmp_path / "out.nii.gz"))
     assert report.slices == 3 and written.get_data_dtype() == np.int16
     assert np.allclose(written.get_fdata(), expected, atol=float(written.dataobj.slope))  # one stored step
+
+
+@pytest.mark.parametrize("keyword,value,needle", [
+    ("ImageOrientationPatient", ["1", "0"], "malformed ImagePositionPatient"),  # 2 values instead of 6
+    ("PixelSpacing", "1.6", "cannot build the derived instance"),  # 1 value instead of 2
+])
+def test_malformed_geometry_is_one_line(tiny_model, tmp_path, keyword, value, needle):
+    datasets = mr_series(slices=2)
+    setattr(datasets[1], keyword, value)
+    source = tmp_path / "series"
+    write_series(datasets, source)
+    result = edge("enhance", source, "-o", tmp_path / "derived", "--model", tiny_model)
+    # The error is one line; a progress bar may already have started above it.
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert needle in result.stderr.strip().splitlines()[-1]
