@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--size", type=int, default=128, help="model grid of the untrained generator")
     args = parser.parse_args(argv)
-    model = args.model or untrained_model(args.base_filters, args.depth, args.size)
+    # Absolute: the node reads a relative path against its (temporary) config folder.
+    model = args.model.resolve() if args.model else untrained_model(args.base_filters, args.depth, args.size)
     rows = []
     with tempfile.TemporaryDirectory(prefix="lohires-reliability-") as tmp:
         work = Path(tmp)
