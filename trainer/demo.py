@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw
 from skimage.transform import resize
 
 from trainer.baseline import classical_baseline
+from trainer.pairs import HIGH_DIR
 from trainer.reference import compare, sample_at_plane, unit_scale
 from trainer.simulate import simulate_dataset
 
@@ -183,7 +184,7 @@ def report(data: Path, series: Path, received: Path) -> tuple[Image.Image, str]:
     sources = {ds.SOPInstanceUID: ds for ds in map(pydicom.dcmread, sorted(series.glob("*.dcm")))}
     derived = sorted((pydicom.dcmread(p) for p in received.iterdir()), key=lambda ds: int(ds.InstanceNumber))
     subject = series.name.split("_")[0]
-    high = nib.load(data / "High_field" / f"{subject}_T1.nii.gz")
+    high = nib.load(data / HIGH_DIR / f"{subject}_T1.nii.gz")
     volume, affine = np.asarray(high.dataobj, dtype=np.float64), high.affine
 
     scores: dict[str, list[dict[str, float]]] = {"64 mT input (bicubic)": [], "NLM + bicubic": [], "LoHiResGAN": []}

@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lohires_edge.atomic_file import write_atomically
 from lohires_edge.errors import LohiresError
 from lohires_edge.slice_mapping import MappingParams
 
@@ -116,7 +116,5 @@ class RunDir:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    # Write then rename: a crash mid-write never leaves a half file that --resume or export would trip on.
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    # Whole or nothing: a crash mid-write never leaves a half file that --resume or export would trip on.
+    write_atomically(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())

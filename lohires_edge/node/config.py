@@ -18,13 +18,13 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10 (JetPack 6)
     import tomli as tomllib
 
+from lohires_edge.backends.selection import BACKENDS
 from lohires_edge.contract import SEQUENCES
 from lohires_edge.errors import LohiresError
 
 T = TypeVar("T")
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # DICOM AE: 16 chars, no backslash or control chars
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a destination's spool folder name
-BACKENDS = ("auto", "onnxruntime", "tensorrt")
 _KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 

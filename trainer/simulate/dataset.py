@@ -19,12 +19,14 @@ from typing import Callable, Sequence
 import numpy as np
 
 from lohires_edge.errors import LohiresError
+from trainer.pairs import HIGH_DIR as HIGH_FIELD_DIR  # the layout the trainer reads
+from trainer.pairs import LOW_DIR as LOW_FIELD_DIR
 from trainer.simulate import acquisition, dicom_series, nifti, registration
 from trainer.simulate.geometry import SIZES, Geometry
 from trainer.simulate.phantom import random_anatomy, tissue_fractions
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, SEQUENCES, protocol
 
-LOW_FIELD_DIR, HIGH_FIELD_DIR, LABELS_DIR = "Low_field", "High_field", "Labels"
+LABELS_DIR = "Labels"
 SUBJECT_PREFIX = "POCEMR"
 # Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
 WHITE_MATTER_VALUE = 1000.0
