@@ -9,10 +9,10 @@ import pytest
 from trainer.simulate import Geometry, simulate_dataset
 
 SMALL_SEED = 11
-# Full in-plane and slice resolution over a 40 mm slab through the deep grey nuclei and ventricles: pure
-# tissue survives the 64 mT voxel there, so contrast can be measured. Seed 5's subject 1 has lesions.
-SLAB = Geometry(fov_mm=200.0, high_matrix=200, low_matrix=125, low_slices=8, slice_factor=5)
-SLAB_SEED = 5
+# Full resolution over a 40 mm slab through the deep grey nuclei and ventricles: pure tissue survives the
+# 64 mT voxel there, so contrast can be measured. Seed 1's subject 1 has lesions in the slab.
+SLAB = Geometry(fov_mm=220.0, high_matrix=220, high_slices=40)
+SLAB_SEED = 1
 
 
 @pytest.fixture(scope="session")

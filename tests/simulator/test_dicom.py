@@ -11,7 +11,7 @@ from scipy.ndimage import affine_transform, gaussian_filter
 
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.slice_mapping import MappingParams, to_model
-from trainer.simulate import SMALL
+from trainer.simulate import SMALL, acquisition
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -41,16 +41,20 @@ def test_one_mr_instance_per_slice_with_scanner_headers(small_run):
     out, records = small_run
     for record in records:
         datasets = read_series(record.dicom_dir)
-        assert len(datasets) == SMALL.low_slices
+        grid = acquisition.low_field_grid(SMALL, record.acquisition)
+        drawn = record.acquisition.protocol
+        assert len(datasets) == grid.slices
         for k, ds in enumerate(datasets):
             assert ds.SOPClassUID == MRImageStorage and ds.file_meta.MediaStorageSOPClassUID == MRImageStorage
             assert ds.Modality == "MR" and ds.InstanceNumber == k + 1
             assert float(ds.MagneticFieldStrength) == pytest.approx(0.064)
             assert ds.SeriesDescription == ds.ProtocolName == f"{record.sequence} AX 64mT"
             assert ds.BitsAllocated == ds.BitsStored == 16 and ds.PixelRepresentation == 0
-            assert (ds.Rows, ds.Columns) == SMALL.low_shape[:2]
-            assert float(ds.SliceThickness) == pytest.approx(SMALL.low_slice_mm)
-            assert float(ds.RepetitionTime) > float(ds.EchoTime) > 0
+            assert (ds.Rows, ds.Columns) == grid.shape[:2]
+            assert float(ds.SliceThickness) == pytest.approx(grid.slice_mm, abs=1e-5)
+            # The headers carry the drawn protocol, not the nominal one.
+            assert float(ds.RepetitionTime) == pytest.approx(drawn.tr_ms, abs=1e-5)
+            assert float(ds.EchoTime) == pytest.approx(drawn.te_ms, abs=1e-5)
             assert ("InversionTime" in ds) == (record.sequence in ("T1", "FLAIR"))
             assert str(ds.PatientName) == f"SIMULATED^{record.subject}"
             assert ds.PatientID == f"SIM-{record.subject}"
@@ -73,10 +77,16 @@ def test_dicom_geometry_round_trips_to_the_affines(small_run):
     for record in records:
         datasets = read_series(record.dicom_dir)
         affine = affine_from_dicom(datasets)
-        np.testing.assert_allclose(affine, SMALL.low_affine(), atol=1e-4)
-        # The series covers the same box as the 3 T NIfTI: same corners, half a voxel outside the centres.
+        grid = acquisition.low_field_grid(SMALL, record.acquisition)
+        np.testing.assert_allclose(affine, grid.affine(), atol=1e-4)
+        assert float(datasets[0].SliceThickness) == pytest.approx(grid.slice_mm, abs=1e-5)
+        # The series covers the 3 T NIfTI's box in-plane, and the whole slices that fit in its extent.
         high = nib.load(record.high_field)
-        np.testing.assert_allclose(_box(affine, SMALL.low_shape), _box(high.affine, high.shape), atol=1e-4)
+        series_box, high_box = _box(affine, grid.shape), _box(high.affine, high.shape)
+        np.testing.assert_allclose(series_box[:, :2], high_box[:, :2], atol=1e-4)
+        assert series_box[:, 2].min() >= high_box[:, 2].min() - 1e-4
+        assert series_box[:, 2].max() <= high_box[:, 2].max() + 1e-4
+        assert np.ptp(high_box[:, 2]) - np.ptp(series_box[:, 2]) < grid.slice_mm
 
 
 def test_dicom_pixels_are_the_acquisition_behind_the_low_field_nifti(small_run):
@@ -99,7 +109,8 @@ def test_the_node_decoder_reads_every_slice_as_stored(small_run):
     datasets = read_series(records[0].dicom_dir)
     for ds in datasets:
         pixels = read_mr_slice(ds)
-        assert pixels.dtype == np.uint16 and pixels.shape == SMALL.low_shape[:2] and pixels.max() > 0
+        grid = acquisition.low_field_grid(SMALL, records[0].acquisition)
+        assert pixels.dtype == np.uint16 and pixels.shape == grid.shape[:2] and pixels.max() > 0
 
 
 def test_native_and_3t_slices_land_on_the_same_model_grid(small_run):
@@ -108,11 +119,14 @@ def test_native_and_3t_slices_land_on_the_same_model_grid(small_run):
     out, records = small_run
     record = next(r for r in records if r.sequence == "T2")
     datasets = read_series(record.dicom_dir)
-    high = nib.load(record.high_field).get_fdata()
+    high = nib.load(record.high_field)
+    grid = acquisition.low_field_grid(SMALL, record.acquisition)
     params = MappingParams(size=32)
-    for k in (3, 5, 7):
+    middle = grid.slices // 2
+    for k in (middle - 1, middle, middle + 1):
         native, _ = to_model(datasets[k].pixel_array, params)
-        target, _ = to_model(high[:, :, k * SMALL.slice_factor + SMALL.slice_factor // 2], params)
+        at = round((grid.slice_centres_mm()[k] - high.affine[2, 3]) / high.affine[2, 2])
+        target, _ = to_model(high.get_fdata()[:, :, at], params)
         r = np.corrcoef(native.ravel(), target.ravel())[0, 1]
         flipped = np.corrcoef(native[:, ::-1].ravel(), target.ravel())[0, 1]
         assert r > 0.8 and r > flipped, (k, r, flipped)

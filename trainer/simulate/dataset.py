@@ -18,13 +18,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from lohires_edge.contract import SEQUENCES
 from lohires_edge.errors import LohiresError
 from trainer.pairs import HIGH_DIR as HIGH_FIELD_DIR  # the layout the trainer reads
 from trainer.pairs import LOW_DIR as LOW_FIELD_DIR
 from trainer.simulate import acquisition, dicom_series, nifti, registration
+from trainer.simulate.anatomy import draw_anatomy, tissue_fractions
 from trainer.simulate.geometry import SIZES, Geometry
-from trainer.simulate.phantom import random_anatomy, tissue_fractions
-from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, SEQUENCES, protocol
+from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, protocol
+from trainer.simulate.randomization import LowFieldDraw, draw_low_field
 
 LABELS_DIR = "Labels"
 SUBJECT_PREFIX = "POCEMR"
@@ -42,6 +44,7 @@ class SimulatedSeries:
     low_field: Path
     high_field: Path
     dicom_dir: Path | None
+    acquisition: LowFieldDraw  # the randomized 64 mT scanner and protocol of this pair
 
 
 def subject_id(number: int) -> str:
@@ -54,13 +57,13 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
                      workers: int = 2) -> list[SimulatedSeries]:
     """Simulate `subjects` subjects (POCEMR001...) for `sequences`; one record per subject and sequence.
 
-    size: "full" (3 T 1 mm isotropic, 200 x 200 x 150; 64 mT 1.6 x 1.6 x 5 mm, 125 x 125 x 30) or
-    "small" (64 x 64 x 50 and 40 x 40 x 10 voxels, well under a second per subject, for tests), or a
-    `Geometry`. progress, when given, is called with 1 per subject and sequence written, in the calling
-    thread, as each subject completes (subjects * len(sequences) calls in all). lesions=False makes
-    every subject lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant
+    size: "full" (3 T 1 mm isotropic, 220 x 220 x 180; each 64 mT acquisition draws its own resolution,
+    1.2-2.2 mm in-plane and 3-6 mm slices) or "small" (64 x 64 x 52 voxels of 3.4 mm, about a second per
+    subject, for tests), or a `Geometry`. progress, when given, is called with 1 per subject and sequence
+    written, in the calling thread, as each subject completes (subjects * len(sequences) calls in all).
+    lesions=False makes every subject lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant
     tissue of each 3 T voxel (0 air, else 1 + its index in `tissues.TISSUES`: 1 WM, 2 GM, 3 CSF, 4 fat,
-    5 lesion, 6 bone).
+    5 lesion, 6 bone, 7 muscle).
     workers: subjects simulated at once in threads (numpy, FFT and zlib release the GIL); the files do
     not depend on it.
     """
@@ -74,7 +77,7 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
 
     def one_subject(number: int) -> list[SimulatedSeries]:
         subject = subject_id(number)
-        anatomy = random_anatomy(np.random.default_rng([seed, number, 0]), lesions=lesions)
+        anatomy = draw_anatomy(np.random.default_rng([seed, number, 0]), lesions=lesions)
         fractions = tissue_fractions(anatomy, geometry)
         if labels:
             nifti.write_volume(out / LABELS_DIR / f"{subject}_labels.nii.gz", tissue_labels(fractions),
@@ -125,9 +128,12 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
     nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(),
                        f"lohires-edge sim 3T {sequence}")
 
-    native = _stored(acquisition.low_field_acquisition(fractions, low_protocol, geometry, rng), np.uint16)
-    misregistration = registration.residual_misregistration(geometry, rng)
-    low = registration.to_high_grid(native.astype(np.float32), geometry, misregistration)
+    draw = draw_low_field(low_protocol, rng)
+    grid = acquisition.low_field_grid(geometry, draw)
+    native = _stored(acquisition.low_field_acquisition(fractions, draw, geometry, rng), np.uint16)
+    misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
+                                                            draw.misregistration_voxels, rng)
+    low = registration.to_high_grid(native.astype(np.float32), grid, geometry, misregistration)
     low_path = out / LOW_FIELD_DIR / name
     nifti.write_volume(low_path, _stored(low, np.int16, scale=1.0), geometry.high_affine(),
                        f"lohires-edge sim 64mT {sequence} on 3T grid")
@@ -135,8 +141,8 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
     series_dir = None
     if dicom_dir is not None:
         series_dir = Path(dicom_dir) / f"{subject}_{sequence}"
-        dicom_series.write_series(series_dir, native, geometry.low_affine(), low_protocol, subject, seed)
-    return SimulatedSeries(subject, sequence, low_path, high_path, series_dir)
+        dicom_series.write_series(series_dir, native, grid.affine(), draw.protocol, subject, seed)
+    return SimulatedSeries(subject, sequence, low_path, high_path, series_dir, draw)
 
 
 def _stored(image: np.ndarray, dtype: type, scale: float = WHITE_MATTER_VALUE) -> np.ndarray:

@@ -79,7 +79,7 @@ def _base_dataset(subject: str, protocol: Protocol) -> Dataset:
     ds.ReferringPhysicianName = ""
     ds.StudyDescription = "lohires-edge simulated portable head MRI"
     ds.Manufacturer = "lohires-edge simulator"
-    ds.ManufacturerModelName = "procedural phantom"
+    ds.ManufacturerModelName = "MNI ICBM152 anatomy, randomized 64 mT"
     ds.BodyPartExamined = "HEAD"
     ds.PatientPosition = "HFS"
     ds.PositionReferenceIndicator = ""

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lohires_edge.contract import SEQUENCES
 from trainer.simulate.tissues import TISSUES, WHITE_MATTER, Tissue
 
 LOW_FIELD_T = 0.064
 HIGH_FIELD_T = 3.0
-SEQUENCES = ("T1", "T2", "FLAIR")
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,12 @@ class Protocol:
     ti_ms: float | None = None
     echo_train_length: int = 1
 
-    def signal(self, tissue: Tissue) -> float:
-        """Steady-state magnitude signal of `tissue` (relative to PD 1, fully relaxed)."""
-        t1 = tissue.t1_s(self.field_t) * 1000.0
+    def signal(self, tissue: Tissue, t1_factor: float = 1.0, t2_factor: float = 1.0) -> float:
+        """Steady-state magnitude signal of `tissue` (relative to PD 1, fully relaxed), its T1 and T2
+        scaled by the given factors (the per-acquisition relaxation randomization)."""
+        t1 = tissue.t1_s(self.field_t) * 1000.0 * t1_factor
         recovery = np.exp(-(self.tr_ms - self.train_ms) / t1)
-        decay = np.exp(-self.te_ms / (tissue.t2_s * 1000.0))
+        decay = np.exp(-self.te_ms / (tissue.t2_s(self.field_t) * 1000.0 * t2_factor))
         if self.kind == "SE":
             longitudinal = 1.0 - recovery
         elif self.kind == "IR":
@@ -44,9 +45,14 @@ class Protocol:
             raise ValueError(f"unknown sequence kind {self.kind!r}")
         return float(tissue.proton_density * longitudinal * decay)
 
-    def tissue_signals(self) -> np.ndarray:
-        """Signal of each phantom tissue, in the order of `tissues.TISSUES`."""
-        return np.array([self.signal(t) for t in TISSUES], dtype=np.float32)
+    def tissue_signals(self, t1_factors: np.ndarray | None = None,
+                       t2_factors: np.ndarray | None = None) -> np.ndarray:
+        """Signal of each tissue, in the order of `tissues.TISSUES` (optional per-tissue factors)."""
+        ones = np.ones(len(TISSUES))
+        t1_factors = ones if t1_factors is None else t1_factors
+        t2_factors = ones if t2_factors is None else t2_factors
+        return np.array([self.signal(t, a, b) for t, a, b in zip(TISSUES, t1_factors, t2_factors)],
+                        dtype=np.float32)
 
     def white_matter_signal(self) -> float:
         return self.signal(WHITE_MATTER)
@@ -62,7 +68,9 @@ PROTOCOLS: dict[tuple[str, float], Protocol] = {
     # TI 1450 ms nulls CSF (T1 4.3 s) given TR 4000 ms and a 300 ms train.
     ("FLAIR", LOW_FIELD_T): Protocol("FLAIR", LOW_FIELD_T, "IR", tr_ms=4000, te_ms=180, train_ms=300,
                                      ti_ms=1450, echo_train_length=30),
-    ("T1", HIGH_FIELD_T): Protocol("T1", HIGH_FIELD_T, "SE", tr_ms=500, te_ms=10, train_ms=10),
+    # 3 T T1-weighted as clinics acquire it: an inversion-prepared fast gradient echo (MPRAGE-like; the
+    # readout is short, so the recovery is modelled as IR with TR 2000 ms, TI 1000 ms and TE 3 ms).
+    ("T1", HIGH_FIELD_T): Protocol("T1", HIGH_FIELD_T, "IR", tr_ms=2000, te_ms=3, train_ms=0, ti_ms=1000),
     ("T2", HIGH_FIELD_T): Protocol("T2", HIGH_FIELD_T, "SE", tr_ms=5000, te_ms=100, train_ms=200,
                                    echo_train_length=16),
     ("FLAIR", HIGH_FIELD_T): Protocol("FLAIR", HIGH_FIELD_T, "IR", tr_ms=9000, te_ms=100, train_ms=200,
