@@ -4,6 +4,11 @@ Generator: a U-Net. The encoder halves the image `depth` times (4x4 convolutions
 LeakyReLU), residual blocks refine the bottleneck, and the decoder doubles it back (transposed
 convolutions, batch norm, ReLU), each level concatenated with its encoder twin, ending in tanh.
 It is fully convolutional, so the same weights run on any size divisible by 2**depth.
+
+The residual variant (the edge preset) adds the decoder's output to its input instead of ending in tanh:
+the network learns a correction to the 64 mT image, as SynthSR's low-field model does. It starts as the
+identity (the last layer is zero-initialized), so what it adds must be earned against the 3 T target, and
+structure the input does not have is never its starting point.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ class GeneratorConfig:
     depth: int = 6  # number of stride-2 levels; input sides must be divisible by 2**depth
     residual_blocks: int = 4
     max_filter_multiplier: int = 8  # filters stop growing at base_filters * this
+    residual: bool = False  # output = input + learned correction (see the module docstring)
 
     def __post_init__(self) -> None:
         if self.base_filters < 1 or self.depth < 1 or self.residual_blocks < 0:
@@ -35,7 +41,7 @@ class GeneratorConfig:
 
 # The seed's configuration (256 x 256, 64 base filters) and one sized for the edge box.
 SEED_CONFIG = GeneratorConfig(base_filters=64, depth=6, residual_blocks=4)
-EDGE_CONFIG = GeneratorConfig(base_filters=16, depth=5, residual_blocks=2)
+EDGE_CONFIG = GeneratorConfig(base_filters=16, depth=5, residual_blocks=2, residual=True)
 
 _INIT = tf.random_normal_initializer(0.0, 0.02)
 
@@ -89,8 +95,13 @@ def build_generator(config: GeneratorConfig = SEED_CONFIG,
         x = upsample(config.filters(level), synchronized=sync)(x)
         x = layers.Concatenate()([x, skip])
 
-    outputs = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=_INIT,
-                                     activation="tanh", name="highfield")(x)
+    if config.residual:
+        correction = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer="zeros",
+                                            name="correction")(x)
+        outputs = layers.Add(name="highfield")([inputs, correction])
+    else:
+        outputs = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=_INIT,
+                                         activation="tanh", name="highfield")(x)
     return tf.keras.Model(inputs=inputs, outputs=outputs, name="lohiresgan_generator")
 
 

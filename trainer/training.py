@@ -70,7 +70,8 @@ def fit(request: FitRequest) -> dict[str, float]:
         raise DataError(f"the run's subjects {', '.join(missing)} are not in {config.data} any more")
     params = config.mapping_params
     train_in, train_tg = training_slices([pairs[s] for s in config.train_subjects], params)
-    val_in, val_tg = training_slices([pairs[s] for s in config.validation_subjects], params)
+    val_in, val_tg = training_slices([pairs[s] for s in config.validation_subjects], params,
+                                     windows=("volume",))
     if len(train_in) < config.batch_size or len(val_in) == 0:
         raise DataError(f"{len(train_in)} training and {len(val_in)} validation slices with anatomy, fewer "
                         f"than one batch of {config.batch_size}; add subjects or lower --batch-size")

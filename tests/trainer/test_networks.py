@@ -57,6 +57,21 @@ def test_generator_is_fully_convolutional_and_bounded() -> None:
         assert out.shape == (2, side, side, 1) and np.abs(out).max() <= 1.0
 
 
+def test_residual_generator_starts_as_the_identity_and_learns_a_correction() -> None:
+    tf.keras.utils.set_random_seed(5)
+    generator = build_generator(GeneratorConfig(base_filters=2, depth=3, residual_blocks=1, residual=True))
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 24, 24, 1)).astype(np.float32)
+    np.testing.assert_array_equal(generator(x, training=False).numpy(), x)  # nothing added before training
+    target = tf.constant(np.clip(x * 1.5, -1, 1))
+    optimizer = tf.keras.optimizers.Adam(1e-2)
+    for _ in range(5):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(generator(x, training=True) - target))
+        optimizer.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables),
+                                      generator.trainable_variables))
+    assert not np.array_equal(generator(x, training=False).numpy(), x)
+
+
 def test_losses_follow_the_formula() -> None:
     target = tf.constant(np.random.default_rng(4).uniform(-1, 1, (2, 16, 16, 1)).astype(np.float32))
     generated = target * 0.5

@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from lohires_edge.slice_mapping import MappingParams, to_model
+from lohires_edge.slice_mapping import MappingParams, intensity_window, to_model
 from tests.trainer.conftest import SHAPE, write_pairs
 from trainer.pairs import DataError, check_grids, find_pairs, load_pair, split_subjects
 from trainer.slices import anatomy_slices, training_slices, volume_slices
@@ -69,16 +69,35 @@ def test_every_slice_with_anatomy_is_used_and_empty_ones_are_not(pairs_dir: Path
     assert len(anatomy_slices(np.zeros(SHAPE))) == 0
 
 
-def test_training_slices_go_through_the_shared_mapping(pairs_dir: Path) -> None:
+def test_training_slices_go_through_the_shared_mapping_under_both_window_rules(pairs_dir: Path) -> None:
     pairs = find_pairs(pairs_dir, "T1")[:2]
-    params = MappingParams(size=16)
+    params = MappingParams(size=SHAPE[0])  # slices at the grid's size: neither padded nor cropped
     inputs, targets = training_slices(pairs, params)
-    assert inputs.shape == targets.shape == (2 * (SHAPE[2] - 2), 16, 16)
+    count = SHAPE[2] - 2  # anatomy slices per volume
+    assert inputs.shape == targets.shape == (2 * 2 * count, SHAPE[0], SHAPE[0])
     low, high, _ = load_pair(pairs[1])
     keep = anatomy_slices(high)
-    first = SHAPE[2] - 2  # the second subject's slices follow the first's
-    np.testing.assert_array_equal(inputs[first], to_model(volume_slices(low, keep)[0], params)[0])
-    np.testing.assert_array_equal(targets[first + 3], to_model(volume_slices(high, keep)[3], params)[0])
+    first = 2 * count  # the second subject's slices follow the first's, volume windows then slice windows
+    volume_window = intensity_window(low, params)
+    np.testing.assert_array_equal(inputs[first], to_model(volume_slices(low, keep)[0], params, volume_window)[0])
+    np.testing.assert_array_equal(targets[first + 3],
+                                  to_model(volume_slices(high, keep)[3], params, intensity_window(high, params))[0])
+    np.testing.assert_array_equal(inputs[first + count + 2], to_model(volume_slices(low, keep)[2], params)[0])
+    assert not np.array_equal(inputs[first], inputs[first + count])  # the two rules differ
+
+
+def test_training_slices_are_padded_or_cropped_to_the_grid_never_resized(pairs_dir: Path) -> None:
+    pairs = find_pairs(pairs_dir, "T1")[:1]
+    low, high, _ = load_pair(pairs[0])
+    keep = anatomy_slices(high)
+    for size in (SHAPE[0] + 6, SHAPE[0] - 4):
+        params = MappingParams(size=size)
+        inputs, _ = training_slices(pairs, params, windows=("volume",))
+        mapped, _ = to_model(volume_slices(low, keep)[0], MappingParams(size=SHAPE[0]), intensity_window(low, params))
+        if size > SHAPE[0]:
+            np.testing.assert_array_equal(inputs[0][3:3 + SHAPE[0], 3:3 + SHAPE[1]], mapped)
+        else:
+            np.testing.assert_array_equal(inputs[0], mapped[2:2 + size, 2:2 + size])
 
 
 def test_an_unreadable_volume_is_named(pairs_dir: Path) -> None:
