@@ -8,14 +8,13 @@ from lohires_edge.node.config import load_config
 from lohires_edge.node.sender import Sender
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
-from tests.conftest import require_programs
 from tests.dicom.series import mr_series
-from tests.node.peers import free_port, node_config, storescp, wait_for
+from tests.node.peers import free_port, node_config, require_dcmtk, storescp, wait_for
 from tests.reliability.test_hostile import _as_received
 
 
 def test_an_outgoing_file_pydicom_cannot_parse_goes_to_failed_and_the_rest_is_delivered(tiny_model, tmp_path):
-    require_programs("storescp")
+    require_dcmtk("storescp")
     dest_port = free_port()
     config = load_config(node_config(tmp_path, tiny_model, dest_port)[0])
     destination = config.destinations[0]
