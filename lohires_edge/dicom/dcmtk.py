@@ -33,7 +33,8 @@ def _first_dcmtk(name: str, path: str) -> str | None:
 def _is_dcmtk(program: str) -> bool:
     """dcmtk's programs print "$dcmtk: <name> v3.x ..." for --version; pynetdicom's do not."""
     try:
-        result = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=VERSION_TIMEOUT_S)
+        result = subprocess.run([program, "--version"], capture_output=True, text=True,
+                                timeout=VERSION_TIMEOUT_S)
     except (OSError, subprocess.SubprocessError):
         return False
     return "$dcmtk:" in result.stdout + result.stderr

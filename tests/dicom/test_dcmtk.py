@@ -1,4 +1,4 @@
-"""dcmtk's programs are found even with the virtualenv first on PATH, where pynetdicom's same-named scripts are."""
+"""dcmtk's programs are found with the virtualenv first on PATH, where pynetdicom's same-named scripts are."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def test_dcmtk_is_found_behind_the_virtualenvs_same_named_scripts(monkeypatch, t
         assert Path(found).parent != venv_bin
     port = free_port()
     with storescp(port, tmp_path / "received"):  # started through the resolver too
-        echo = subprocess.run([dcmtk("echoscu"), "-aec", DEST_AE, "127.0.0.1", str(port)], capture_output=True,
-                              text=True, timeout=60)
+        echo = subprocess.run([dcmtk("echoscu"), "-aec", DEST_AE, "127.0.0.1", str(port)],
+                              capture_output=True, text=True, timeout=60)
     assert echo.returncode == 0, echo.stderr
 
 

@@ -114,7 +114,8 @@ def test_a_big_endian_source_derives_the_same_instance_as_its_little_endian_twin
     # pydicom ships the same MR slice in both encodings (same UIDs, same values)
     big, little = (dcmread(get_testdata_file(name)) for name in ("MR_small_bigendian.dcm", "MR_small.dcm"))
     assert big.original_encoding == (False, False)
-    from_big, from_little = (_roundtrip(derive_instance(s, _enhanced(s), tiny_contract())) for s in (big, little))
+    from_big, from_little = (_roundtrip(derive_instance(s, _enhanced(s), tiny_contract()))
+                             for s in (big, little))
     assert from_big.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
     np.testing.assert_array_equal(from_big.pixel_array, _enhanced(little))
     for element in from_little:
@@ -148,7 +149,8 @@ def test_overlay_planes_are_redrawn_on_the_derived_matrix():
     for source_index, derived_index, size, new_size in ((rows, derived_rows, 300, 119),
                                                         (cols, derived_cols, 484, 192)):
         for pick in (np.min, np.max):
-            assert abs((pick(source_index) + 0.5) / size - (pick(derived_index) + 0.5) / new_size) <= 1 / new_size
+            source_at, derived_at = (pick(source_index) + 0.5) / size, (pick(derived_index) + 0.5) / new_size
+            assert abs(source_at - derived_at) <= 1 / new_size
 
 
 def test_an_overlay_embedded_in_the_pixel_data_is_dropped(caplog):

@@ -27,7 +27,7 @@ def dcmtk(name: str) -> str:
     """dcmtk's `name`, never pynetdicom's console script of that name; skips the test where it is missing."""
     found = dcmtk_program(name)
     if found is None:
-        pytest.skip(f"dcmtk's {name} is not installed (Debian package dcmtk; `make test` installs it as root)")
+        pytest.skip(f"dcmtk's {name} is not installed (Debian package dcmtk; `make test` installs it)")
     return found
 
 
@@ -180,8 +180,8 @@ def orthanc_sop_uids(http_port: int) -> list[str]:
 def storescu(port: int, files: list[Path], calling: str = SCANNER_AE, options: tuple[str, ...] = ()
              ) -> subprocess.CompletedProcess:
     """dcmtk's storescu sending `files` to the node; `options` such as ("-xb",) (propose big endian only)."""
-    return subprocess.run([dcmtk("storescu"), *options, "-aet", calling, "-aec", NODE_AE, "127.0.0.1", str(port),
-                           *map(str, files)], capture_output=True, text=True, timeout=120)
+    return subprocess.run([dcmtk("storescu"), *options, "-aet", calling, "-aec", NODE_AE, "127.0.0.1",
+                           str(port), *map(str, files)], capture_output=True, text=True, timeout=120)
 
 
 def echoscu(port: int, calling: str = SCANNER_AE) -> subprocess.CompletedProcess:

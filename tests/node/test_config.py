@@ -53,7 +53,8 @@ def test_qa_table_sets_the_field_strength_limit(tmp_path):
 
 def test_importing_the_config_does_not_load_onnx_runtime():
     code = "import sys, lohires_edge.node.config; print('onnxruntime' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            check=True)
     assert result.stdout.strip() == "False"
 
 
