@@ -1,8 +1,9 @@
 """`serve`: start the node's parts in order, run the processing loop, stop cleanly on SIGTERM.
 
-Start: spool -> models -> metrics/health endpoint -> senders -> listener, then READY=1. The processing
-loop runs in the main thread and pings the systemd watchdog, so a hung worker stops the pings and
-systemd restarts the node. SIGTERM/SIGINT: stop accepting associations, finish the slice in hand,
+Start: process-wide settings (pydicom's, and warnings as log lines: `keep_values_out_of_logs`, before
+any thread runs) -> spool -> models -> metrics/health endpoint -> senders -> listener, then READY=1.
+The processing loop runs in the main thread and pings the systemd watchdog, so a hung worker stops the
+pings and systemd restarts the node. SIGTERM/SIGINT: stop accepting associations, finish the slice in hand,
 leave everything else in the spool (it resumes on restart), exit.
 """
 
@@ -14,6 +15,7 @@ import threading
 
 from lohires_edge.backends.base import Backend
 from lohires_edge.backends.selection import open_backend
+from lohires_edge.dicom import keep_values_out_of_logs
 from lohires_edge.node.config import ConfigError, NodeConfig
 from lohires_edge.node.health import Health, start_endpoint
 from lohires_edge.node.listener import Listener
@@ -48,6 +50,7 @@ def load_backends(config: NodeConfig) -> dict[str, Backend]:
 
 
 def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
+    keep_values_out_of_logs()
     notifier = notifier or Notifier()
     stop = threading.Event()
     wake = threading.Event()
@@ -71,7 +74,7 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
         health.listening = True
         notifier.status(f"serving as {config.ae_title} on port {config.port}")
         notifier.ready()
-        _processing_loop(Worker(spool, backends, metrics), senders, notifier, health, stop, wake)
+        _processing_loop(Worker(spool, backends, metrics, config.qa), senders, notifier, health, stop, wake)
     finally:
         notifier.stopping()
         health.listening = False
