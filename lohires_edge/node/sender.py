@@ -14,6 +14,7 @@ from pathlib import Path
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE
+from pynetdicom.status import STATUS_SUCCESS, STATUS_WARNING, code_to_category
 
 from lohires_edge.node.config import Destination, NodeConfig
 from lohires_edge.node.spool import Spool
@@ -28,8 +29,8 @@ def backoff_seconds(failures: int, initial: float, maximum: float) -> float:
 
 
 def delivered(status: int) -> bool:
-    """Success (0x0000) or a warning (0xB000, 0xB006, 0xB007: stored with coercion or elements discarded)."""
-    return status == 0x0000 or (status & 0xF000) == 0xB000
+    """Success, or a warning (0xB000, 0xB006, 0xB007: stored with coercion or elements discarded)."""
+    return status >= 0 and code_to_category(status) in (STATUS_SUCCESS, STATUS_WARNING)
 
 
 class Sender(threading.Thread):
@@ -103,7 +104,7 @@ class Sender(threading.Thread):
                     response = None
                 status = int(response.Status) if response is not None and "Status" in response else -1
                 if delivered(status):
-                    path.unlink(missing_ok=True)
+                    self.spool.remove(path)
                     self.attempts.pop(path.name, None)
                     self.metrics.sent.labels(destination=dest.name).inc()
                     log.info("event=delivered sop=%s destination=%s status=0x%04X", path.stem, dest.name, status)

@@ -184,6 +184,6 @@ def storescu(port: int, files: list[Path], calling: str = SCANNER_AE, options: t
                            str(port), *map(str, files)], capture_output=True, text=True, timeout=120)
 
 
-def echoscu(port: int, calling: str = SCANNER_AE) -> subprocess.CompletedProcess:
-    return subprocess.run([dcmtk("echoscu"), "-aet", calling, "-aec", NODE_AE, "127.0.0.1", str(port)],
+def echoscu(port: int, calling: str = SCANNER_AE, called: str = NODE_AE) -> subprocess.CompletedProcess:
+    return subprocess.run([dcmtk("echoscu"), "-aet", calling, "-aec", called, "127.0.0.1", str(port)],
                           capture_output=True, text=True, timeout=60)
