@@ -74,7 +74,8 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
         health.listening = True
         notifier.status(f"serving as {config.ae_title} on port {config.port}")
         notifier.ready()
-        _processing_loop(Worker(spool, backends, metrics, config.qa), senders, notifier, health, stop, wake)
+        worker = Worker(spool, backends, metrics, config.qa, on_queued=lambda: _wake(senders))
+        _processing_loop(worker, notifier, health, stop, wake)
     finally:
         notifier.stopping()
         health.listening = False
@@ -91,8 +92,13 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
         notifier.close()
 
 
-def _processing_loop(worker: Worker, senders: list[Sender], notifier: Notifier, health: Health,
-                     stop: threading.Event, wake: threading.Event) -> None:
+def _wake(senders: list[Sender]) -> None:
+    for sender in senders:
+        sender.wake.set()
+
+
+def _processing_loop(worker: Worker, notifier: Notifier, health: Health, stop: threading.Event,
+                     wake: threading.Event) -> None:
     def alive() -> bool:
         notifier.watchdog()
         health.beat()
@@ -110,10 +116,7 @@ def _processing_loop(worker: Worker, senders: list[Sender], notifier: Notifier, 
             log.error("event=spool_error stage=processing error=%s detail=%r", type(exc).__name__, str(exc))
             handled = 0
             stop.wait(5 * LOOP_WAIT_S)
-        if handled:
-            for sender in senders:
-                sender.wake.set()
-        else:
+        if not handled:
             wake.wait(LOOP_WAIT_S)
 
 

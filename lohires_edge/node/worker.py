@@ -37,8 +37,11 @@ NO_MODEL = "no model for the series"  # the metrics label of every routing reaso
 
 class Worker:
     def __init__(self, spool: Spool, backends: Mapping[str, Backend], metrics: NodeMetrics,
-                 qa: QaConfig = QaConfig()) -> None:
+                 qa: QaConfig = QaConfig(), on_queued: Callable[[], None] = lambda: None) -> None:
+        """`on_queued` runs after each derived instance is queued: the senders start on it at once, while
+        the next slice is being enhanced."""
         self.spool, self.backends, self.metrics, self.qa = spool, backends, metrics, qa
+        self.on_queued = on_queued
 
     def process_pending(self, keep_going: Callable[[], bool] = lambda: True) -> int:
         """Process every spooled instance (oldest first) while `keep_going()`; returns how many were handled."""
@@ -76,6 +79,7 @@ class Worker:
         for destination in self.spool.destinations:
             self.spool.store_outgoing(destination, derived.SOPInstanceUID, buffer.getvalue())
         self.spool.remove(path)
+        self.on_queued()
         elapsed = time.perf_counter() - started
         self.metrics.enhanced.labels(sequence=decision.sequence).inc()
         self.metrics.slice_seconds.observe(elapsed)

@@ -131,11 +131,14 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> int:
 
 
 @contextlib.contextmanager
-def storescp(port: int, folder: Path) -> Iterator[Path]:
-    """dcmtk's storescp as the destination, writing every received instance into `folder`."""
+def storescp(port: int, folder: Path, log: Path | None = None) -> Iterator[Path]:
+    """dcmtk's storescp as the destination, writing every received instance into `folder`; with `log`,
+    its verbose output (one "Association Acknowledged" line per association) goes there."""
     folder.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([dcmtk("storescp"), "-aet", DEST_AE, "-od", str(folder), str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    verbose = ["-v"] if log else []
+    with open(log or "/dev/null", "ab") as sink:
+        proc = subprocess.Popen([dcmtk("storescp"), *verbose, "-aet", DEST_AE, "-od", str(folder), str(port)],
+                                stdout=sink, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: port_open(port), 20, "storescp to listen")
         yield folder
