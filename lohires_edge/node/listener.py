@@ -161,7 +161,7 @@ class Listener:
         status, reason = self._store(event)
         if status != Status.SUCCESS:
             self.metrics.refused.labels(reason=reason.split(":")[0]).inc()
-            log.warning("event=store_refused status=0x%04X (%s) calling_ae=%r reason=%r",
+            log.warning("event=store_refused status=0x%04X meaning=%r calling_ae=%r reason=%r",
                         status, STORAGE_SERVICE_CLASS_STATUS[status][1],
                         str(event.assoc.requestor.ae_title).strip(), reason)
         return status
