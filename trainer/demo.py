@@ -3,7 +3,8 @@
 A simulated 64 mT T1 series (a subject the shipped model never saw) goes from a DICOM client to the node
 (`lohires-edge serve` with the shipped model), and the derived series comes back to a DICOM receiver. Then
 a montage (64 mT input | enhanced | 3 T reference) and a metrics table are written, next to the
-classical baseline (NLM + bicubic). dcmtk's storescu/storescp are used where installed, else pynetdicom's.
+classical baseline (NLM + bicubic). dcmtk's storescu/storescp are used where installed (found by
+`dcmtk_program`, never pynetdicom's same-named scripts), else pynetdicom's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pydicom
 from PIL import Image, ImageDraw
 from skimage.transform import resize
 
+from lohires_edge.dicom.dcmtk import dcmtk_program
 from trainer.baseline import classical_baseline
 from trainer.pairs import HIGH_DIR
 from trainer.reference import compare, sample_at_plane, unit_scale
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_port(node_port, node, out / "node.log")
         wait_for_port(receiver_port, receiver, out / "receiver.log")
         count = len(list(series.glob("*.dcm")))
-        client = "dcmtk" if shutil.which("storescu") else "pynetdicom"
+        client = "dcmtk" if dcmtk_program("storescu") else "pynetdicom"
         step(f"sending {count} slices to the node with {client} storescu")
         subprocess.run(sender_command(series, node_port), check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=WAIT_SECONDS)
@@ -122,14 +124,16 @@ port = 0
 
 
 def receiver_command(folder: Path, port: int) -> list[str]:
-    if shutil.which("storescp"):
-        return ["storescp", "-aet", RECEIVER_AE, "-od", str(folder), str(port)]
+    storescp = dcmtk_program("storescp")
+    if storescp:
+        return [storescp, "-aet", RECEIVER_AE, "-od", str(folder), str(port)]
     return [sys.executable, "-m", "pynetdicom", "storescp", "-aet", RECEIVER_AE, "-od", str(folder), str(port)]
 
 
 def sender_command(series: Path, port: int) -> list[str]:
-    if shutil.which("storescu"):
-        return ["storescu", "-aet", SCANNER_AE, "-aec", NODE_AE, "+sd", "127.0.0.1", str(port), str(series)]
+    storescu = dcmtk_program("storescu")
+    if storescu:
+        return [storescu, "-aet", SCANNER_AE, "-aec", NODE_AE, "+sd", "127.0.0.1", str(port), str(series)]
     return [sys.executable, "-m", "pynetdicom", "storescu", "-aet", SCANNER_AE, "-aec", NODE_AE, "-r",
             "127.0.0.1", str(port), str(series)]
 

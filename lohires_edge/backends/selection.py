@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from lohires_edge.backends.base import Backend, BackendUnavailable
+from lohires_edge.backends.names import BACKENDS
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend, cuda_available
 from lohires_edge.backends.tensorrt import TensorRTBackend, detect_platform
 from lohires_edge.engine_store import DEFAULT_STORE, file_sha256, find_engine, read_manifest
@@ -17,8 +18,6 @@ from lohires_edge.errors import LohiresError
 from lohires_edge.models import default_model_path
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("auto", "onnxruntime", "tensorrt")
 
 
 def resolve_model(model: Path | None, sequence: str | None) -> Path:

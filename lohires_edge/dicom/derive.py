@@ -9,24 +9,36 @@ the source matrix itself is accepted too. `_regrid` keeps the field of view: Pix
 source/new matrix size per axis, ImagePositionPatient moves to the centre of the new first pixel,
 ImageOrientationPatient is kept. For the source matrix nothing changes. On the model grid the slice
 mapping rounds the crop of the shorter axis to whole model pixels, so there the field of view is exact
-to within half a model pixel.
+to within half a model pixel. Overlay planes are redrawn on the new matrix (`overlays.py`).
+
+Encoding: the derived instance is always Explicit VR Little Endian. A big-endian source is converted
+here (`_little_endian_values`), so a scanner that sends Explicit VR Big Endian gets its series back.
+
+Dates: InstanceCreationDate/Time and ContentDate/Time are when the derived pixels were made (PS3.3
+C.7.6.1: content date and time are those of the image data's creation, for a derived image its
+derivation). A replay after a crash makes the same UIDs with new dates: the instance is the same, made
+again later.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 from datetime import datetime
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, PYDICOM_IMPLEMENTATION_UID
-from pydicom.valuerep import DS
+from pydicom.valuerep import DS, VR
 
 from lohires_edge import __version__
 from lohires_edge.contract import ModelContract
+from lohires_edge.dicom.overlays import regrid_overlays
 from lohires_edge.dicom.uids import derived_uid, require_valid_uid
 from lohires_edge.slice_mapping import intensity_window
+
+log = logging.getLogger(__name__)
 
 SERIES_NUMBER_OFFSET = 1000  # derived series number = source + this, so consoles list them apart
 DESCRIPTION_SUFFIX = " LoHiRes"
@@ -37,6 +49,8 @@ RESEARCH_CAUTION = ("RESEARCH USE ONLY. Synthesized by a machine-learning model 
 _DROPPED = ("SmallestImagePixelValue", "LargestImagePixelValue", "WindowCenter", "WindowWidth",
             "WindowCenterWidthExplanation", "VOILUTFunction", "VOILUTSequence", "PixelPaddingValue",
             "PixelPaddingRangeLimit", "IconImageSequence", "NumberOfFrames", "PlanarConfiguration")
+# Byte size of one value of the VRs whose bytes pydicom leaves in the order they were read (see dcmwrite).
+_WORD_BYTES = {VR.OW: 2, VR.OF: 4, VR.OL: 4, VR.OD: 8, VR.OV: 8}
 
 
 def _code(value: str, meaning: str) -> Dataset:
@@ -65,12 +79,15 @@ def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract
             delattr(ds, keyword)
     if "PixelData" in ds:
         del ds.PixelData
+    if source.original_encoding[1] is False:
+        _little_endian_values(ds)
 
     ds.SOPClassUID = MRImageStorage
     ds.SOPInstanceUID = derived_uid(sop_uid, contract.model_id, "instance")
     ds.SeriesInstanceUID = derived_uid(series_uid, contract.model_id, "series")
     ds.file_meta = file_meta_for(ds)
     ds.InstanceCreationDate, ds.InstanceCreationTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
+    ds.ContentDate, ds.ContentTime = ds.InstanceCreationDate, ds.InstanceCreationTime
     ds.ImageType = ["DERIVED", "SECONDARY", *_values(source.get("ImageType"))[2:]]
     ds.SeriesDescription = (str(source.get("SeriesDescription", "")) + DESCRIPTION_SUFFIX).strip()[:64]
     ds.SeriesNumber = int(source.get("SeriesNumber") or 0) + SERIES_NUMBER_OFFSET
@@ -88,7 +105,28 @@ def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract
     ds.set_pixel_data(stored, str(source.get("PhotometricInterpretation", "MONOCHROME2")), 16,
                       generate_instance_uid=False)
     _set_window(ds, stored, contract)
+    regrid_overlays(source, ds)
     return ds
+
+
+def _little_endian_values(ds: Dataset) -> None:
+    """Make a dataset read as big endian writable as little endian, in place, nested items included.
+
+    pydicom re-encodes numbers and text when the transfer syntax changes, but keeps the bytes of OW, OF,
+    OL, OD and OV values as read, so those are swapped here. A UN value's structure is unknown, so it
+    cannot be swapped and is removed.
+    """
+    for element in list(ds):  # iterating parses each raw element with the encoding it was read in
+        if element.VR == VR.SQ:
+            for item in element.value:
+                _little_endian_values(item)
+        elif element.VR == VR.UN:
+            del ds[element.tag]
+            log.warning("event=element_dropped tag=%s reason='UN value in a big-endian source'", element.tag)
+        elif element.VR in _WORD_BYTES and isinstance(element.value, bytes):
+            size = _WORD_BYTES[element.VR]
+            element.value = np.frombuffer(element.value, f">u{size}").byteswap().tobytes()
+    ds.set_original_encoding(False, True, ds.original_character_set)
 
 
 def _values(value: object) -> list[str]:

@@ -1,1 +1,4 @@
-"""The DICOM node: listener -> spool -> worker -> spool -> sender, each handoff on disk (see DESIGN.md)."""
+"""The DICOM node: listener -> spool -> worker -> spool -> sender, each handoff on disk.
+
+How the parts fit, the configuration and the metrics: docs/dicom-node.md.
+"""

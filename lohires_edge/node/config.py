@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10 (JetPack 6)
     import tomli as tomllib
 
-from lohires_edge.backends.selection import BACKENDS
+from lohires_edge.backends.names import BACKENDS
 from lohires_edge.contract import SEQUENCES
 from lohires_edge.errors import LohiresError
 
@@ -63,6 +63,15 @@ class Destination:
 
 
 @dataclass(frozen=True)
+class QaConfig:
+    """The `[qa]` table: which series the node may enhance, and (later keys) how it guards the result."""
+
+    # Tesla. The models are trained on 64 mT input; a series acquired above this is passed over, not
+    # enhanced. A series without MagneticFieldStrength is enhanced: portable scanners do not always write it.
+    max_field_strength: float = 0.1
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     source: Path
     ae_title: str
@@ -85,6 +94,7 @@ class NodeConfig:
     backoff_max: float = 300.0
     telemetry_host: str = "127.0.0.1"
     telemetry_port: int = 9464  # 0: no metrics/health endpoint
+    qa: QaConfig = QaConfig()
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -156,9 +166,10 @@ class _Reader:
         return path
 
     def node_config(self, raw: dict) -> NodeConfig:
-        unknown = sorted(set(raw) - {"node", "models", "destinations", "sending", "telemetry"})
+        known = {"node", "models", "destinations", "sending", "telemetry", "qa"}
+        unknown = sorted(set(raw) - known)
         if unknown:
-            raise self.fail(unknown[0], "unknown table (known: node, models, destinations, sending, telemetry)")
+            raise self.fail(unknown[0], f"unknown table (known: {', '.join(sorted(known))})")
         node = self.table(raw, "node", {"ae_title", "host", "port", "spool_dir", "spool_quota_mb",
                                         "max_associations", "acse_timeout", "dimse_timeout", "network_timeout",
                                         "backend", "engines_dir", "tls", "allowed_callers"}, required=True)
@@ -191,7 +202,13 @@ class _Reader:
             telemetry_host=self.get(telemetry, "telemetry", "host", str, "127.0.0.1", _host_problem),
             telemetry_port=self.get(telemetry, "telemetry", "port", int, 9464,
                                     lambda v: None if v == 0 else _port_problem(v)),
+            qa=self.qa(raw),
         )
+
+    def qa(self, raw: dict) -> QaConfig:
+        table = self.table(raw, "qa", {"max_field_strength"})
+        return QaConfig(max_field_strength=self.get(table, "qa", "max_field_strength", float,
+                                                    QaConfig.max_field_strength, _positive))
 
     def tls(self, node: dict) -> Tls | None:
         if "tls" not in node:

@@ -5,6 +5,11 @@ failure status naming why, and the listener keeps serving. Statuses (PS3.4 Annex
 0x0122 SOP class not supported (not single-frame MR, e.g. Enhanced MR), 0xA700 out of resources (spool
 quota or disk), 0xA900 dataset does not match the request, 0xC000 cannot understand (corrupt or
 undecodable), 0xC001 invalid UID.
+
+Association requests: pynetdicom itself rejects an unknown calling AE title (`AE.require_calling_aet`), a
+wrong called AE title (`require_called_aet`) and one association too many; `_on_requested` adds what it
+does not cover (a caller bound to a host, and no allowed caller at all). Every rejection is one
+`event=association_rejected` line and counts in `lohires_rejected_associations_total{reason}`.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import (AllTransferSyntaxes, DeflatedExplicitVRLittleEndian, EnhancedMRImageStorage,
                          ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, MRImageStorage, UID)
 from pynetdicom import AE, evt
+from pynetdicom.association import Association
 from pynetdicom.presentation import StoragePresentationContexts
 from pynetdicom.sop_class import Verification
+from pynetdicom.status import STORAGE_SERVICE_CLASS_STATUS, Status
 from pynetdicom.transport import ThreadedAssociationServer
 
 from lohires_edge.dicom.decode import DecodeError, read_mr_slice
@@ -30,8 +37,14 @@ from lohires_edge.node.telemetry import NodeMetrics
 
 log = logging.getLogger(__name__)
 
-SUCCESS, NOT_SUPPORTED, OUT_OF_RESOURCES, MISMATCH, CANNOT_UNDERSTAND, INVALID_UID = (
-    0x0000, 0x0122, 0xA700, 0xA900, 0xC000, 0xC001)
+# Storage failure statuses (PS3.4 B.2.3, pynetdicom's STORAGE_SERVICE_CLASS_STATUS); pynetdicom's Status
+# enum names only the general ones such as SUCCESS.
+NOT_SUPPORTED, OUT_OF_RESOURCES, MISMATCH, CANNOT_UNDERSTAND, INVALID_UID = (
+    0x0122, 0xA700, 0xA900, 0xC000, 0xC001)
+# A-ASSOCIATE-RJ (source, diagnostic) -> reason, PS3.8 9.3.4
+_REJECTIONS = {(0x01, 0x03): "calling AE title not recognised",
+               (0x01, 0x07): "called AE title not recognised",
+               (0x03, 0x01): "temporary congestion", (0x03, 0x02): "too many associations"}
 _UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian)
 
 
@@ -50,13 +63,23 @@ def accepted_transfer_syntaxes() -> list[UID]:
 
 
 class CallerCheck:
-    """Allowed calling AE titles, each optionally bound to a host (resolved to its addresses at start)."""
+    """Allowed calling AE titles, each optionally bound to a host (resolved to its addresses at start).
+
+    pynetdicom checks the titles (`titles` goes to `AE.require_calling_aet`); `refusal` covers the rest.
+    """
 
     def __init__(self, callers: tuple[Caller, ...]) -> None:
         self._allowed = [(c.ae_title.strip(), _addresses(c.host) if c.host else None) for c in callers]
+        self.titles = sorted({title for title, _ in self._allowed})
 
-    def allows(self, ae_title: str, address: str) -> bool:
-        return any(title == ae_title.strip() and (hosts is None or address in hosts) for title, hosts in self._allowed)
+    def refusal(self, ae_title: str, address: str) -> str | None:
+        """Why a caller pynetdicom lets through must be rejected, or None."""
+        if not self._allowed:
+            return "no node.allowed_callers entry: nobody may connect"
+        bindings = [hosts for title, hosts in self._allowed if title == ae_title.strip()]
+        if not bindings or any(hosts is None or address in hosts for hosts in bindings):
+            return None  # allowed, or an unknown title that pynetdicom rejects
+        return "calling AE title not allowed from this address"
 
 
 def _addresses(host: str) -> set[str]:
@@ -88,6 +111,7 @@ class Listener:
         self.ae.dimse_timeout = config.dimse_timeout
         self.ae.network_timeout = config.network_timeout
         self.ae.require_called_aet = True
+        self.ae.require_calling_aet = self.callers.titles
         syntaxes = accepted_transfer_syntaxes()
         self.ae.add_supported_context(Verification)
         # Every storage SOP class is accepted at association, so a study with other objects in it does
@@ -97,8 +121,8 @@ class Listener:
         self._server: ThreadedAssociationServer | None = None
 
     def start(self) -> None:
-        handlers = [(evt.EVT_REQUESTED, self._on_requested), (evt.EVT_C_STORE, self._on_store),
-                    (evt.EVT_C_ECHO, lambda event: SUCCESS)]
+        handlers = [(evt.EVT_REQUESTED, self._on_requested), (evt.EVT_REJECTED, self._on_rejected),
+                    (evt.EVT_C_STORE, self._on_store), (evt.EVT_C_ECHO, lambda event: Status.SUCCESS)]
         self._server = self.ae.start_server((self.config.host, self.config.port), block=False,
                                             evt_handlers=handlers, ssl_context=server_tls_context(self.config))
         log.info("event=listening ae=%s host=%s port=%d tls=%s", self.config.ae_title, self.config.host,
@@ -113,22 +137,33 @@ class Listener:
     def _on_requested(self, event: evt.Event) -> None:
         assoc = event.assoc
         calling = str(assoc.requestor.primitive.calling_ae_title)
-        address = str(assoc.requestor.address)
-        if self.callers.allows(calling, address):
+        reason = self.callers.refusal(calling, str(assoc.requestor.address))
+        if reason is None:
             return
-        log.warning("event=association_rejected calling_ae=%r address=%s reason='not in node.allowed_callers'",
-                    calling.strip(), address)
-        self.metrics.refused.labels(reason="caller not allowed").inc()
+        self._log_rejection(assoc, reason)
         assoc.acse.send_reject(0x01, 0x01, 0x03)  # rejected permanent, service user, calling AE not recognised
-        assoc.is_rejected = True
         assoc.kill()
+
+    def _on_rejected(self, event: evt.Event) -> None:
+        """pynetdicom rejected the request (its own checks); name the reason, which it does not log."""
+        answer = event.assoc.acceptor.primitive
+        key = (answer.result_source, answer.diagnostic) if answer is not None else None
+        self._log_rejection(event.assoc, _REJECTIONS.get(key, "rejected by pynetdicom"))
+
+    def _log_rejection(self, assoc: Association, reason: str) -> None:
+        request = assoc.requestor.primitive
+        log.warning("event=association_rejected calling_ae=%r called_ae=%r address=%s reason=%r",
+                    str(request.calling_ae_title).strip(), str(request.called_ae_title).strip(),
+                    assoc.requestor.address, reason)
+        self.metrics.rejected.labels(reason=reason).inc()
 
     def _on_store(self, event: evt.Event) -> int:
         status, reason = self._store(event)
-        if status != SUCCESS:
+        if status != Status.SUCCESS:
             self.metrics.refused.labels(reason=reason.split(":")[0]).inc()
-            log.warning("event=store_refused status=0x%04X calling_ae=%r reason=%r",
-                        status, str(event.assoc.requestor.ae_title).strip(), reason)
+            log.warning("event=store_refused status=0x%04X meaning=%r calling_ae=%r reason=%r",
+                        status, STORAGE_SERVICE_CLASS_STATUS[status][1],
+                        str(event.assoc.requestor.ae_title).strip(), reason)
         return status
 
     def _store(self, event: evt.Event) -> tuple[int, str]:
@@ -161,4 +196,4 @@ class Listener:
         self.metrics.received.inc()
         log.info("event=spooled sop=%s series=%s", uid, ds.SeriesInstanceUID)
         self.on_stored()
-        return SUCCESS, ""
+        return Status.SUCCESS, ""

@@ -2,6 +2,10 @@
 
 An instance leaves `outgoing/<destination>` only when the destination answered Success (or a warning,
 which PS3.4 defines as stored); after `retries` failed attempts it moves to `failed/<destination>`.
+
+One association per destination stays open while work flows: rounds reuse it, and it is released after
+IDLE_RELEASE_S without work, after a failed round (the backoff may be long) and at stop. Only this
+thread sends on it, so its send_* calls never overlap.
 """
 
 from __future__ import annotations
@@ -9,17 +13,23 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import time
 from pathlib import Path
 
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, MRImageStorage
-from pynetdicom import AE
+from pynetdicom import AE, Association
+from pynetdicom.status import STATUS_SUCCESS, STATUS_WARNING, code_to_category
 
 from lohires_edge.node.config import Destination, NodeConfig
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
 
 log = logging.getLogger(__name__)
+
+# Seconds without work before the open association is released: well under the idle timeouts with which
+# PACS close associations (Orthanc: 30 s), so the node never sends on one the peer is about to drop.
+IDLE_RELEASE_S = 2.0
 
 
 def backoff_seconds(failures: int, initial: float, maximum: float) -> float:
@@ -28,8 +38,8 @@ def backoff_seconds(failures: int, initial: float, maximum: float) -> float:
 
 
 def delivered(status: int) -> bool:
-    """Success (0x0000) or a warning (0xB000, 0xB006, 0xB007: stored with coercion or elements discarded)."""
-    return status == 0x0000 or (status & 0xF000) == 0xB000
+    """Success, or a warning (0xB000, 0xB006, 0xB007: stored with coercion or elements discarded)."""
+    return status >= 0 and code_to_category(status) in (STATUS_SUCCESS, STATUS_WARNING)
 
 
 class Sender(threading.Thread):
@@ -46,29 +56,46 @@ class Sender(threading.Thread):
         self.ae.dimse_timeout = config.dimse_timeout
         self.ae.network_timeout = config.network_timeout
         self.ae.add_requested_context(MRImageStorage, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        self._assoc: Association | None = None
+        self._last_used = 0.0  # time.monotonic() of the last send on `_assoc`
 
     def run(self) -> None:
-        while not self.stop_event.is_set():
-            pending = self.spool.outgoing(self.destination.name)
-            if not pending:
-                self.wake.wait(0.5)
-                self.wake.clear()
-                continue
-            try:
-                ok = self.send_round(pending)
-            except Exception:  # a bug or an odd peer must not end deliveries for good: log, back off, go on
-                log.exception("event=send_error destination=%s", self.destination.name)
-                ok = False
-            if ok:
-                self.failures = 0
-            else:
-                self.failures += 1
-                delay = backoff_seconds(self.failures, self.config.backoff_initial, self.config.backoff_max)
-                log.info("event=retry_scheduled destination=%s in_s=%.1f", self.destination.name, delay)
-                self.stop_event.wait(delay)
+        try:
+            while not self.stop_event.is_set():
+                pending = self.spool.outgoing(self.destination.name)
+                if not pending:
+                    if time.monotonic() - self._last_used > IDLE_RELEASE_S:
+                        self.release()
+                    self.wake.wait(0.5)
+                    self.wake.clear()
+                    continue
+                try:
+                    ok = self.send_round(pending)
+                except Exception:  # a bug or an odd peer must not end deliveries: log, back off, go on
+                    log.exception("event=send_error destination=%s", self.destination.name)
+                    ok = False
+                if ok:
+                    self.failures = 0
+                else:
+                    self.release()
+                    self.failures += 1
+                    config = self.config
+                    delay = backoff_seconds(self.failures, config.backoff_initial, config.backoff_max)
+                    log.info("event=retry_scheduled destination=%s in_s=%.1f", self.destination.name, delay)
+                    self.stop_event.wait(delay)
+        finally:
+            self.release()
 
-    def send_round(self, pending: list[Path]) -> bool:
-        """Send `pending` over one association; True if every instance was delivered."""
+    def release(self) -> None:
+        """Release the open association, if any (its peer may already have ended it)."""
+        if self._assoc is not None and self._assoc.is_established:
+            self._assoc.release()
+        self._assoc = None
+
+    def _association(self) -> Association | None:
+        """The open association to the destination, opened now if there is none; None if it cannot be."""
+        if self._assoc is not None and self._assoc.is_established:
+            return self._assoc
         dest = self.destination
         tls = None
         if dest.tls_ca is not None:
@@ -77,6 +104,15 @@ class Sender(threading.Thread):
         if not assoc.is_established:
             log.warning("event=association_failed destination=%s ae=%s address=%s:%d", dest.name, dest.ae_title,
                         dest.host, dest.port)
+            return None
+        self._assoc = assoc
+        return assoc
+
+    def send_round(self, pending: list[Path]) -> bool:
+        """Send `pending` over the open association; True if every instance was delivered."""
+        dest = self.destination
+        assoc = self._association()
+        if assoc is None:
             for path in pending:
                 self._failed_attempt(path)
             return False
@@ -103,7 +139,7 @@ class Sender(threading.Thread):
                     response = None
                 status = int(response.Status) if response is not None and "Status" in response else -1
                 if delivered(status):
-                    path.unlink(missing_ok=True)
+                    self.spool.remove(path)
                     self.attempts.pop(path.name, None)
                     self.metrics.sent.labels(destination=dest.name).inc()
                     log.info("event=delivered sop=%s destination=%s status=0x%04X", path.stem, dest.name, status)
@@ -113,8 +149,7 @@ class Sender(threading.Thread):
                                 f"0x{status:04X}" if status >= 0 else "none")
                     self._failed_attempt(path)
         finally:
-            if assoc.is_established:
-                assoc.release()
+            self._last_used = time.monotonic()
         return all_delivered
 
     def _failed_attempt(self, path: Path) -> None:

@@ -6,6 +6,10 @@
     quarantine/<UID>.dcm                   received but unprocessable (kept for inspection)
     tmp/                                   partial writes; emptied at start
 
+The quota check keeps a running count of the bytes in the spool (walked once, at the first write, then
+kept up by every write and removal through this class); before refusing a write it walks the spool again,
+so files removed by hand never make it refuse wrongly.
+
 A file appears under its final name only complete (temp file, fsync, rename, fsync of the folder), so
 a crash leaves either the whole instance or nothing. File names come only from UIDs checked by
 `require_valid_uid`, never from any other dataset value.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -49,6 +54,8 @@ class Spool:
         self.incoming_dir = self.root / "incoming"
         self.quarantine_dir = self.root / "quarantine"
         self.tmp_dir = self.root / "tmp"
+        self._lock = threading.Lock()  # the listener's threads, the worker and the senders write and remove
+        self._used: int | None = None  # running count of bytes in the spool; None until the first write
         if not create:
             return
         for folder in (self.incoming_dir, self.quarantine_dir, self.tmp_dir,
@@ -80,6 +87,15 @@ class Spool:
 
     def outgoing(self, destination: str) -> list[Path]:
         return _oldest_first(self.outgoing_dir(destination))
+
+    def remove(self, path: Path) -> None:
+        """Delete a spooled file (delivered, or processed) and take it off the running count."""
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:  # `spool retry` or another process moved it
+            return
+        self._release(size)
 
     def move_to_failed(self, destination: str, path: Path) -> Path:
         return _move(path, self.failed_dir(destination))
@@ -114,17 +130,31 @@ class Spool:
 
     def _write(self, folder: Path, uid: str, data: bytes) -> Path:
         name = require_valid_uid(uid, "SOPInstanceUID") + SUFFIX
-        if self.bytes_used() + len(data) > self.quota_bytes:
-            raise SpoolFull(f"spool {self.root} is over its quota of {self.quota_bytes // 1024 ** 2} MiB; free "
-                            "space by delivering or removing failed instances, or raise node.spool_quota_mb")
         final = folder / name
+        self._reserve(len(data))
         try:
             write_atomically(final, data, tmp_dir=self.tmp_dir, mode=0o600)  # patient data: owner only
         except OSError as exc:
+            self._release(len(data))
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise SpoolFull(f"disk of spool {self.root} is full; free space on it") from None
             raise
         return final
+
+    def _reserve(self, size: int) -> None:
+        with self._lock:
+            if self._used is None or self._used + size > self.quota_bytes:
+                self._used = self.bytes_used()  # the first write, or a recount before refusing
+            if self._used + size > self.quota_bytes:
+                quota_mib = self.quota_bytes // 1024 ** 2
+                raise SpoolFull(f"spool {self.root} is over its quota of {quota_mib} MiB; free space by "
+                                "delivering or removing failed instances, or raise node.spool_quota_mb")
+            self._used += size
+
+    def _release(self, size: int) -> None:
+        with self._lock:
+            if self._used is not None:
+                self._used = max(0, self._used - size)
 
 
 def _oldest_first(folder: Path) -> list[Path]:

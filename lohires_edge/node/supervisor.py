@@ -1,8 +1,9 @@
 """`serve`: start the node's parts in order, run the processing loop, stop cleanly on SIGTERM.
 
-Start: spool -> models -> metrics/health endpoint -> senders -> listener, then READY=1. The processing
-loop runs in the main thread and pings the systemd watchdog, so a hung worker stops the pings and
-systemd restarts the node. SIGTERM/SIGINT: stop accepting associations, finish the slice in hand,
+Start: process-wide settings (pydicom's, and warnings as log lines: `keep_values_out_of_logs`, before
+any thread runs) -> spool -> models -> metrics/health endpoint -> senders -> listener, then READY=1.
+The processing loop runs in the main thread and pings the systemd watchdog, so a hung worker stops the
+pings and systemd restarts the node. SIGTERM/SIGINT: stop accepting associations, finish the slice in hand,
 leave everything else in the spool (it resumes on restart), exit.
 """
 
@@ -14,6 +15,7 @@ import threading
 
 from lohires_edge.backends.base import Backend
 from lohires_edge.backends.selection import open_backend
+from lohires_edge.dicom import keep_values_out_of_logs
 from lohires_edge.node.config import ConfigError, NodeConfig
 from lohires_edge.node.health import Health, start_endpoint
 from lohires_edge.node.listener import Listener
@@ -48,6 +50,7 @@ def load_backends(config: NodeConfig) -> dict[str, Backend]:
 
 
 def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
+    keep_values_out_of_logs()
     notifier = notifier or Notifier()
     stop = threading.Event()
     wake = threading.Event()
@@ -71,7 +74,8 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
         health.listening = True
         notifier.status(f"serving as {config.ae_title} on port {config.port}")
         notifier.ready()
-        _processing_loop(Worker(spool, backends, metrics), senders, notifier, health, stop, wake)
+        worker = Worker(spool, backends, metrics, config.qa, on_queued=lambda: _wake(senders))
+        _processing_loop(worker, notifier, health, stop, wake)
     finally:
         notifier.stopping()
         health.listening = False
@@ -88,8 +92,13 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
         notifier.close()
 
 
-def _processing_loop(worker: Worker, senders: list[Sender], notifier: Notifier, health: Health,
-                     stop: threading.Event, wake: threading.Event) -> None:
+def _wake(senders: list[Sender]) -> None:
+    for sender in senders:
+        sender.wake.set()
+
+
+def _processing_loop(worker: Worker, notifier: Notifier, health: Health, stop: threading.Event,
+                     wake: threading.Event) -> None:
     def alive() -> bool:
         notifier.watchdog()
         health.beat()
@@ -107,10 +116,7 @@ def _processing_loop(worker: Worker, senders: list[Sender], notifier: Notifier, 
             log.error("event=spool_error stage=processing error=%s detail=%r", type(exc).__name__, str(exc))
             handled = 0
             stop.wait(5 * LOOP_WAIT_S)
-        if handled:
-            for sender in senders:
-                sender.wake.set()
-        else:
+        if not handled:
             wake.wait(LOOP_WAIT_S)
 
 

@@ -18,7 +18,10 @@ class NodeMetrics:
         self.refused = Counter("lohires_refused_instances", "C-STOREs answered with a failure status",
                                ["reason"], registry=r)
         self.enhanced = Counter("lohires_enhanced_instances", "Slices enhanced", ["sequence"], registry=r)
-        self.skipped = Counter("lohires_skipped_instances", "Instances no model matched (passed over)", registry=r)
+        self.rejected = Counter("lohires_rejected_associations", "Association requests rejected", ["reason"],
+                                registry=r)
+        self.skipped = Counter("lohires_skipped_instances", "Instances passed over, not enhanced", ["reason"],
+                               registry=r)
         self.quarantined = Counter("lohires_quarantined_instances", "Spooled instances that could not be processed",
                                    registry=r)
         self.sent = Counter("lohires_sent_instances", "Derived instances delivered", ["destination"], registry=r)

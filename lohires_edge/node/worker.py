@@ -18,10 +18,11 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from lohires_edge.backends.base import Backend
-from lohires_edge.dicom import keep_values_out_of_logs
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.derive import derive_instance
 from lohires_edge.inference import enhance_slices
+from lohires_edge.node.config import QaConfig
+from lohires_edge.node.qa import field_strength_problem
 from lohires_edge.node.routing import route
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
@@ -31,12 +32,16 @@ log = logging.getLogger(__name__)
 # Derived slices keep the model's pixel size (its finer matrix over the source field of view) rather
 # than shrinking back to the coarse 64 mT matrix: the issue's "PixelSpacing of the model grid".
 OUTPUT_GRID = "model"
+NO_MODEL = "no model for the series"  # the metrics label of every routing reason (those name sequences)
 
 
 class Worker:
-    def __init__(self, spool: Spool, backends: Mapping[str, Backend], metrics: NodeMetrics) -> None:
-        self.spool, self.backends, self.metrics = spool, backends, metrics
-        keep_values_out_of_logs()  # _read parses every element, which is when pydicom would print values
+    def __init__(self, spool: Spool, backends: Mapping[str, Backend], metrics: NodeMetrics,
+                 qa: QaConfig = QaConfig(), on_queued: Callable[[], None] = lambda: None) -> None:
+        """`on_queued` runs after each derived instance is queued: the senders start on it at once, while
+        the next slice is being enhanced."""
+        self.spool, self.backends, self.metrics, self.qa = spool, backends, metrics, qa
+        self.on_queued = on_queued
 
     def process_pending(self, keep_going: Callable[[], bool] = lambda: True) -> int:
         """Process every spooled instance (oldest first) while `keep_going()`; returns how many were handled."""
@@ -52,12 +57,10 @@ class Worker:
         started = time.perf_counter()
         try:
             ds = _read(path)
+            field_problem = field_strength_problem(ds, self.qa)
             decision = route(ds, self.backends)
-            if decision.sequence is None:
-                log.warning("event=passed_over sop=%s series=%s reason=%r", ds.SOPInstanceUID,
-                            ds.SeriesInstanceUID, decision.reason)
-                self.metrics.skipped.inc()
-                path.unlink()
+            if field_problem or decision.sequence is None:
+                self._pass_over(path, ds, field_problem or NO_MODEL, field_problem or decision.reason)
                 return
             backend = self.backends[decision.sequence]
             (enhanced,) = enhance_slices(backend, [read_mr_slice(ds)], grid=OUTPUT_GRID)
@@ -75,12 +78,19 @@ class Worker:
             return
         for destination in self.spool.destinations:
             self.spool.store_outgoing(destination, derived.SOPInstanceUID, buffer.getvalue())
-        path.unlink()
+        self.spool.remove(path)
+        self.on_queued()
         elapsed = time.perf_counter() - started
         self.metrics.enhanced.labels(sequence=decision.sequence).inc()
         self.metrics.slice_seconds.observe(elapsed)
         log.info("event=enhanced sop=%s series=%s route=%r seconds=%.3f derived_sop=%s", ds.SOPInstanceUID,
                  ds.SeriesInstanceUID, decision.reason, elapsed, derived.SOPInstanceUID)
+
+    def _pass_over(self, path: Path, ds: Dataset, label: str, reason: str) -> None:
+        log.warning("event=passed_over sop=%s series=%s reason=%r", ds.SOPInstanceUID, ds.SeriesInstanceUID,
+                    reason)
+        self.metrics.skipped.labels(reason=label).inc()
+        self.spool.remove(path)
 
 
 def _read(path: Path) -> Dataset:

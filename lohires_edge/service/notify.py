@@ -41,7 +41,7 @@ class Notifier:
         self.send("READY=1")
 
     def status(self, text: str) -> None:
-        """A one-line status shown by `systemctl status` ("building engine", "serving")."""
+        """A one-line status for `systemctl status`; the node sends "loading models", then "serving as"."""
         self.send("STATUS=" + " ".join(text.split()))
 
     def watchdog(self) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from io import BytesIO
 
 import numpy as np
 import pytest
 from pydicom import dcmread
-from pydicom.uid import MRImageStorage
+from pydicom.data import get_testdata_file
+from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.derive import RESEARCH_CAUTION, SERIES_NUMBER_OFFSET, derive_instance
@@ -106,3 +108,57 @@ def test_single_valued_image_type_is_not_split_into_letters():
     source.ImageType = "ORIGINAL"  # pydicom hands a single value back as a str
     out = derive_instance(source, _enhanced(source), tiny_contract())
     assert list(out.ImageType) == ["DERIVED", "SECONDARY"]
+
+
+def test_a_big_endian_source_derives_the_same_instance_as_its_little_endian_twin():
+    # pydicom ships the same MR slice in both encodings (same UIDs, same values)
+    big, little = (dcmread(get_testdata_file(name)) for name in ("MR_small_bigendian.dcm", "MR_small.dcm"))
+    assert big.original_encoding == (False, False)
+    from_big, from_little = (_roundtrip(derive_instance(s, _enhanced(s), tiny_contract()))
+                             for s in (big, little))
+    assert from_big.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    np.testing.assert_array_equal(from_big.pixel_array, _enhanced(little))
+    for element in from_little:
+        if element.keyword not in ("DataSetTrailingPadding", "ContentTime", "InstanceCreationTime"):
+            assert from_big[element.tag] == element, element.keyword
+
+
+def test_content_date_and_time_are_when_the_derived_pixels_were_made():
+    (source,) = mr_series(1)
+    source.ContentDate, source.ContentTime = "20000101", "080000"
+    before = datetime.now().replace(microsecond=0)
+    out = _roundtrip(derive_instance(source, _enhanced(source), tiny_contract()))
+    after = datetime.now()
+    made = datetime.strptime(out.ContentDate + out.ContentTime, "%Y%m%d%H%M%S")
+    assert before <= made <= after
+    assert (out.InstanceCreationDate, out.InstanceCreationTime) == (out.ContentDate, out.ContentTime)
+
+
+def test_overlay_planes_are_redrawn_on_the_derived_matrix():
+    source = dcmread(get_testdata_file("examples_overlay.dcm"))  # 300 x 484, a marked lesion in 6000
+    marks = source.overlay_array(0x6000).astype(bool)
+    out = _roundtrip(derive_instance(source, np.zeros((119, 192), np.uint16), tiny_contract()))
+    assert (out[0x60000010].value, out[0x60000011].value, list(out[0x60000050].value)) == (119, 192, [1, 1])
+    derived_marks = out.overlay_array(0x6000).astype(bool)
+    assert derived_marks.shape == (119, 192)
+    # every marked source pixel lies in a marked derived pixel (same field of view, scaled)
+    rows, cols = np.nonzero(marks)
+    assert derived_marks[((rows + 0.5) * 119 / 300).astype(int), ((cols + 0.5) * 192 / 484).astype(int)].all()
+    # and nothing is marked away from the source marks: bounding boxes agree to within one derived pixel
+    derived_rows, derived_cols = np.nonzero(derived_marks)
+    for source_index, derived_index, size, new_size in ((rows, derived_rows, 300, 119),
+                                                        (cols, derived_cols, 484, 192)):
+        for pick in (np.min, np.max):
+            source_at, derived_at = (pick(source_index) + 0.5) / size, (pick(derived_index) + 0.5) / new_size
+            assert abs(source_at - derived_at) <= 1 / new_size
+
+
+def test_an_overlay_embedded_in_the_pixel_data_is_dropped(caplog):
+    (source,) = mr_series(1)
+    source.add_new(0x60000010, "US", source.Rows)
+    source.add_new(0x60000011, "US", source.Columns)
+    source.add_new(0x60000100, "US", 16)
+    source.add_new(0x60000102, "US", 15)  # the bit of each stored value that carries the overlay
+    out = derive_instance(source, _enhanced(source), tiny_contract())
+    assert not any(tag.group == 0x6000 for tag in out.keys())
+    assert "event=overlay_dropped group=0x6000" in caplog.text

@@ -15,9 +15,26 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator
 
+import pytest
+
+from lohires_edge.dicom.dcmtk import dcmtk_program
 from tests.conftest import program
 
 NODE_AE, SCANNER_AE, DEST_AE = "LOHIRES", "SCANNER", "DEST"
+
+
+def dcmtk(name: str) -> str:
+    """dcmtk's `name`, never pynetdicom's console script of that name; skips the test where it is missing."""
+    found = dcmtk_program(name)
+    if found is None:
+        pytest.skip(f"dcmtk's {name} is not installed (Debian package dcmtk; `make test` installs it)")
+    return found
+
+
+def require_dcmtk(*names: str) -> None:
+    """Skip the calling test, before it starts anything, unless dcmtk provides every program in `names`."""
+    for name in names:
+        dcmtk(name)
 
 
 def free_port() -> int:
@@ -114,11 +131,14 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> int:
 
 
 @contextlib.contextmanager
-def storescp(port: int, folder: Path) -> Iterator[Path]:
-    """dcmtk's storescp as the destination, writing every received instance into `folder`."""
+def storescp(port: int, folder: Path, log: Path | None = None) -> Iterator[Path]:
+    """dcmtk's storescp as the destination, writing every received instance into `folder`; with `log`,
+    its verbose output (one "Association Acknowledged" line per association) goes there."""
     folder.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(["storescp", "-aet", DEST_AE, "-od", str(folder), str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    verbose = ["-v"] if log else []
+    with open(log or "/dev/null", "ab") as sink:
+        proc = subprocess.Popen([dcmtk("storescp"), *verbose, "-aet", DEST_AE, "-od", str(folder), str(port)],
+                                stdout=sink, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: port_open(port), 20, "storescp to listen")
         yield folder
@@ -160,11 +180,13 @@ def orthanc_sop_uids(http_port: int) -> list[str]:
     return [item["MainDicomTags"]["SOPInstanceUID"] for item in json.loads(body)]
 
 
-def storescu(port: int, files: list[Path], calling: str = SCANNER_AE) -> subprocess.CompletedProcess:
-    return subprocess.run(["storescu", "-aet", calling, "-aec", NODE_AE, "127.0.0.1", str(port), *map(str, files)],
-                          capture_output=True, text=True, timeout=120)
+def storescu(port: int, files: list[Path], calling: str = SCANNER_AE, options: tuple[str, ...] = ()
+             ) -> subprocess.CompletedProcess:
+    """dcmtk's storescu sending `files` to the node; `options` such as ("-xb",) (propose big endian only)."""
+    return subprocess.run([dcmtk("storescu"), *options, "-aet", calling, "-aec", NODE_AE, "127.0.0.1",
+                           str(port), *map(str, files)], capture_output=True, text=True, timeout=120)
 
 
-def echoscu(port: int, calling: str = SCANNER_AE) -> subprocess.CompletedProcess:
-    return subprocess.run(["echoscu", "-aet", calling, "-aec", NODE_AE, "127.0.0.1", str(port)],
+def echoscu(port: int, calling: str = SCANNER_AE, called: str = NODE_AE) -> subprocess.CompletedProcess:
+    return subprocess.run([dcmtk("echoscu"), "-aet", calling, "-aec", called, "127.0.0.1", str(port)],
                           capture_output=True, text=True, timeout=60)

@@ -9,17 +9,16 @@ import pytest
 from pydicom.uid import CTImageStorage, EnhancedMRImageStorage, ExplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE, _config
 
-from tests.conftest import require_programs
 from tests.dicom.series import mr_series, write_series
-from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, node_config, running_node, storescp,
-                              storescu, wait_for)
+from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, node_config, require_dcmtk,
+                              running_node, storescp, storescu, wait_for)
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*(VR UI|exceeds the maximum length)")]
 
 
 def test_unknown_callers_are_rejected_at_association(tiny_model, tmp_path):
-    require_programs("echoscu", "storescu")
+    require_dcmtk("echoscu", "storescu")
     callers = (f'[[node.allowed_callers]]\nae_title = "{SCANNER_AE}"\nhost = "127.0.0.1"\n'
                '[[node.allowed_callers]]\nae_title = "ELSEWHERE"\nhost = "192.0.2.10"\n')
     config, ports = node_config(tmp_path, tiny_model, free_port(), callers=callers)
@@ -49,7 +48,7 @@ def _corrupt_file(tmp_path: Path) -> Path:
 
 
 def test_bad_input_is_refused_and_the_node_keeps_serving(tiny_model, tmp_path, monkeypatch):
-    require_programs("storescp")
+    require_dcmtk("storescp")
     monkeypatch.setattr(_config, "STORE_SEND_CHUNKED_DATASET", True)  # send a file's bytes as they are
     config, ports = node_config(tmp_path, tiny_model, free_port())
     good, traversal, truncated, ct, enhanced = mr_series(5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -42,6 +43,19 @@ def test_good_config_loads_with_defaults(tmp_path):
     assert config.models[0].path is None  # the shipped default model for T1
     assert config.destinations[0].name == "PACS"
     assert config.spool_quota_bytes == 2048 * 1024 ** 2 and config.tls is None
+    assert config.qa.max_field_strength == 0.1
+
+
+def test_qa_table_sets_the_field_strength_limit(tmp_path):
+    config = load_config(_write(tmp_path, GOOD + "\n[qa]\nmax_field_strength = 0.5\n"))
+    assert config.qa.max_field_strength == 0.5
+
+
+def test_importing_the_config_does_not_load_onnx_runtime():
+    code = "import sys, lohires_edge.node.config; print('onnxruntime' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            check=True)
+    assert result.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("edit, key, problem", [
@@ -59,6 +73,8 @@ def test_good_config_loads_with_defaults(tmp_path):
     (lambda t: t + '\n[node.tls]\ncert = "c.pem"\n', "node.tls.cert", "no such file"),
     (lambda t: t + '[[models]]\nsequence = "T1"\n', "models[1].sequence", "already has a model"),
     (lambda t: t.replace('host = "192.0.2.20"', 'host = "not a host"'), "destinations[0].host", "host name"),
+    (lambda t: t + '\n[qa]\nmax_field_strength = 0\n', "qa.max_field_strength", "must be positive"),
+    (lambda t: t + '\n[qa]\nmax_field = 1\n', "qa.max_field", "unknown key"),
 ])
 def test_each_mistake_is_one_line_naming_the_key(tmp_path, edit, key, problem):
     with pytest.raises(ConfigError) as info:

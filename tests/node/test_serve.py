@@ -15,16 +15,15 @@ from lohires_edge.contract import read_contract
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.uids import derived_uid
 from lohires_edge.inference import enhance_slices
-from tests.conftest import require_programs
 from tests.dicom.series import PATIENT_ID, PATIENT_NAME, fov_corner, mr_series, write_series
-from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, http_get, node_config, running_node,
-                              storescp, storescu, wait_for)
+from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, http_get, node_config, require_dcmtk,
+                              running_node, storescp, storescu, wait_for)
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 
 
 def test_series_in_derived_series_out(tiny_model, tmp_path):
-    require_programs("storescp", "storescu", "echoscu")
+    require_dcmtk("storescp", "storescu", "echoscu")
     series = mr_series(4, rows=40, cols=36)
     files = write_series(series, tmp_path / "scanner")
     config, ports = node_config(tmp_path, tiny_model, free_port())
@@ -67,7 +66,7 @@ def test_series_in_derived_series_out(tiny_model, tmp_path):
 
 
 def test_compressed_input_is_accepted_and_enhanced(tiny_model, tmp_path):
-    require_programs("storescp")
+    require_dcmtk("storescp")
     rle, j2k = mr_series(2, rows=64, cols=64)  # JPEG 2000's default resolution levels need >= 32 pixels
     originals = {ds.SOPInstanceUID: read_mr_slice(ds).copy() for ds in (rle, j2k)}
     rle.compress(RLELossless, generate_instance_uid=False)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_programs
 from tests.dicom.series import mr_series, write_series
-from tests.node.peers import free_port, http_get, node_config, port_open, running_node, stop, storescu, wait_for
+from tests.node.peers import (free_port, http_get, node_config, port_open, require_dcmtk, running_node, stop,
+                              storescu, wait_for)
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 
@@ -29,7 +29,7 @@ def _receive(sock: socket.socket, messages: list[str], until: str, timeout: floa
 
 
 def test_notifications_sigterm_and_health(tiny_model, tmp_path):
-    require_programs("storescu")
+    require_dcmtk("storescu")
     config, ports = node_config(tmp_path, tiny_model, free_port())  # destination down on purpose
     files = write_series(mr_series(3), tmp_path / "scanner")
     short = Path(tempfile.mkdtemp(prefix="notify-", dir="/tmp"))  # AF_UNIX paths must stay short

@@ -52,3 +52,23 @@ def test_partial_writes_left_by_a_crash_are_cleared(tmp_path):
     (spool.tmp_dir / "abc.part").write_bytes(b"half")
     spool.clear_partial_writes()
     assert list(spool.tmp_dir.iterdir()) == []
+
+
+def test_the_quota_check_keeps_a_running_count_instead_of_walking_the_spool(tmp_path, monkeypatch):
+    spool = _spool(tmp_path, quota=1000)
+    walks = []
+    walk = Spool.bytes_used
+    monkeypatch.setattr(Spool, "bytes_used", lambda self: walks.append(1) or walk(self))
+    paths = [spool.store_incoming(f"1.2.3.{i}", b"x" * 10) for i in range(50)]
+    assert len(walks) == 1  # once, at the first write
+    for path in paths:
+        spool.remove(path)
+    spool.store_incoming("1.2.4.1", b"x" * 900)  # fits only if the removals were counted
+    assert len(walks) == 1
+
+
+def test_files_removed_by_hand_are_found_by_the_recount_before_refusing(tmp_path):
+    spool = _spool(tmp_path, quota=1000)
+    spool.store_incoming("1.2.3.1", b"x" * 600).unlink()  # an admin clears the spool behind the node's back
+    spool.store_incoming("1.2.3.2", b"x" * 600)
+    assert [p.name for p in spool.incoming()] == ["1.2.3.2.dcm"]

@@ -16,8 +16,8 @@ from pynetdicom.sop_class import Verification
 
 from tests.conftest import require_programs
 from tests.dicom.series import mr_series, write_series
-from tests.node.peers import (DEST_AE, NODE_AE, SCANNER_AE, free_port, node_config, running_node, storescu,
-                              wait_for)
+from tests.node.peers import (DEST_AE, NODE_AE, SCANNER_AE, free_port, node_config, require_dcmtk,
+                              running_node, storescu, wait_for)
 
 pytestmark = [pytest.mark.slow]
 
@@ -61,7 +61,7 @@ def _echo(port: int, tls_args=None) -> bool:
 
 
 def test_tls_listener_requires_a_client_certificate_and_tls_sender_delivers(tiny_model, tmp_path, pki):
-    require_programs("storescu")
+    require_dcmtk("storescu")
     received: list[str] = []
 
     def on_store(event):

@@ -8,6 +8,7 @@ from pydicom import dcmread
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.dicom.uids import derived_uid
+from lohires_edge.node.config import QaConfig
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.node.worker import Worker
@@ -43,6 +44,30 @@ def test_worker_enhances_passes_over_and_quarantines(tiny_model, tmp_path):
     assert [p.stem for p in spool.quarantine_dir.iterdir()] == [damaged.SOPInstanceUID]
     value = metrics.registry.get_sample_value
     assert value("lohires_enhanced_instances_total", {"sequence": "T1"}) == 1
-    assert value("lohires_skipped_instances_total") == 1
+    assert value("lohires_skipped_instances_total", {"reason": "no model for the series"}) == 1
     assert value("lohires_quarantined_instances_total") == 1
     assert value("lohires_slice_seconds_count") == 1
+
+
+def test_series_above_the_field_strength_limit_are_passed_over_with_the_reason(tiny_model, tmp_path, caplog):
+    spool = Spool(tmp_path / "spool", 10 ** 8, ["PACS"])
+    metrics = NodeMetrics()
+    low, high, unknown = (mr_series(1, seed=seed)[0] for seed in range(3))
+    high.MagneticFieldStrength = 1.5  # a 1.5 T series named T1: it must not go to the 64 mT model
+    del unknown.MagneticFieldStrength  # portable scanners do not always write it: enhanced
+    for ds in (low, high, unknown):
+        spool.store_incoming(ds.SOPInstanceUID, _encoded(ds))
+
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        Worker(spool, {"T1": backend}, metrics, QaConfig(max_field_strength=0.1)).process_pending()
+        model_id = backend.contract.model_id
+
+    enhanced = {p.stem for p in spool.outgoing("PACS")}
+    assert enhanced == {derived_uid(ds.SOPInstanceUID, model_id, "instance") for ds in (low, unknown)}
+    assert spool.incoming() == []
+    value = metrics.registry.get_sample_value
+    above = {"reason": "field strength above qa.max_field_strength"}
+    assert value("lohires_skipped_instances_total", above) == 1
+    assert value("lohires_enhanced_instances_total", {"sequence": "T1"}) == 2
+    assert (f"event=passed_over sop={high.SOPInstanceUID} series={high.SeriesInstanceUID} "
+            "reason='field strength above qa.max_field_strength'") in caplog.text

@@ -23,7 +23,8 @@ from lohires_edge.contract import read_contract
 from lohires_edge.dicom.uids import derived_uid
 from tests.conftest import program
 from tests.dicom.series import mr_series, write_series
-from tests.node.peers import NODE_AE, SCANNER_AE, free_port, node_config, running_node, storescu, wait_for
+from tests.node.peers import (NODE_AE, SCANNER_AE, dcmtk, free_port, node_config, running_node, storescu,
+                              wait_for)
 from tests.reliability.destination import Recorder, log_events, proc_status_kib, recording_destination
 
 DELIVERY_TIMEOUT_S = 600
@@ -62,7 +63,7 @@ def expected_uids(files: list[Path], model: Path) -> set[str]:
 
 def scanner(port: int, files: list[Path]) -> subprocess.Popen:
     """dcmtk storescu sending `files` over one association, in the background."""
-    return subprocess.Popen(["storescu", "-aet", SCANNER_AE, "-aec", NODE_AE, "127.0.0.1", str(port),
+    return subprocess.Popen([dcmtk("storescu"), "-aet", SCANNER_AE, "-aec", NODE_AE, "127.0.0.1", str(port),
                              *map(str, files)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

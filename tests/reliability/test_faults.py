@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import require_programs
+from tests.node.peers import require_dcmtk
 from tests.reliability.scenarios import kill_during_inference, kill_during_receive, kill_during_sending
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
@@ -26,7 +26,7 @@ def _nothing_lost_nothing_doubled(outcome) -> None:
 
 
 def test_sigkill_during_receive_repeatedly_loses_and_duplicates_nothing(tiny_model, tmp_path):
-    require_programs("storescu")
+    require_dcmtk("storescu")
     outcome = kill_during_receive(tiny_model, tmp_path, SLICES, KILLS, STEP)
     assert outcome.lost == 0 and outcome.unexpected == 0  # the scanner re-sent the series: re-sends expected
 

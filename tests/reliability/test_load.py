@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import require_programs
 from tests.dicom.series import PATIENT_ID, PATIENT_NAME
+from tests.node.peers import require_dcmtk
 from tests.reliability.scenarios import load
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
@@ -23,7 +23,7 @@ PEAK_RSS_LIMIT_MIB = 1024  # a node with a 128-grid model peaked at 215 MiB here
 
 
 def test_four_scanners_at_once_every_instance_delivered_exactly_once(tiny_model, tmp_path):
-    require_programs("storescu")
+    require_dcmtk("storescu")
     outcome = load(tiny_model, tmp_path, SCANNERS, SLICES)
     assert outcome.lost == 0 and outcome.unexpected == 0 and len(outcome.expected) == SCANNERS * SLICES
     assert outcome.resends <= outcome.unconfirmed_stores

@@ -14,16 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_programs
 from tests.dicom.series import mr_series, write_series
-from tests.node.peers import echoscu, free_port, node_config, running_node, storescu, wait_for
+from tests.node.peers import echoscu, free_port, node_config, require_dcmtk, running_node, storescu, wait_for
 from tests.node.test_tls import _echo, _openssl, pki  # noqa: F401  (pki is a fixture used below)
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 
 
 def test_a_caller_off_the_list_can_neither_store_nor_echo(tiny_model, tmp_path):
-    require_programs("storescu", "echoscu")
+    require_dcmtk("storescu", "echoscu")
     config, ports = node_config(tmp_path, tiny_model, free_port())
     files = write_series(mr_series(2, rows=8, cols=8), tmp_path / "scanner")
     with running_node(config, ports, tmp_path / "node.log"):
@@ -37,7 +36,7 @@ def test_a_caller_off_the_list_can_neither_store_nor_echo(tiny_model, tmp_path):
 
 
 def test_no_allowed_callers_means_nobody_gets_in(tiny_model, tmp_path):
-    require_programs("echoscu")
+    require_dcmtk("echoscu")
     config, ports = node_config(tmp_path, tiny_model, free_port(), callers="")
     with running_node(config, ports, tmp_path / "node.log"):
         assert echoscu(ports["dicom"]).returncode != 0
