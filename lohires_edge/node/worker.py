@@ -19,12 +19,13 @@ from pydicom.errors import InvalidDicomError
 
 from lohires_edge.backends.base import Backend
 from lohires_edge.dicom import keep_values_out_of_logs
-from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.derive import derive_instance
+from lohires_edge.dicom.geometry import read_placed_slice
 from lohires_edge.inference import enhance_slices
 from lohires_edge.node.routing import route
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
+from lohires_edge.slice_geometry import PlaneMismatch
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,14 @@ class Worker:
                 path.unlink()
                 return
             backend = self.backends[decision.sequence]
-            (enhanced,) = enhance_slices(backend, [read_mr_slice(ds)], grid=OUTPUT_GRID)
+            try:
+                (enhanced,) = enhance_slices(backend, [read_placed_slice(ds)], grid=OUTPUT_GRID)
+            except PlaneMismatch as exc:  # e.g. a sagittal series for an axial model: not for this model
+                log.warning("event=passed_over sop=%s series=%s reason=%r", ds.SOPInstanceUID,
+                            ds.SeriesInstanceUID, str(exc))
+                self.metrics.skipped.inc()
+                path.unlink()
+                return
             derived = derive_instance(ds, enhanced, backend.contract)
             buffer = BytesIO()  # encoding belongs here: a dataset pydicom reads may still be unwritable
             derived.save_as(buffer, enforce_file_format=True)
