@@ -23,7 +23,7 @@ from lohires_edge.backends.base import Backend
 from lohires_edge.dicom.derive import derive_instance
 from lohires_edge.errors import LohiresError
 from lohires_edge.inference import enhance_slices, enhance_volume
-from lohires_edge.slice_geometry import volume_slicing
+from lohires_edge.slice_geometry import check_plane, volume_slicing
 from lohires_edge.slice_mapping import intensity_window
 from lohires_edge.volumes import is_nifti, load_nifti, read_dicom_series, volume_array
 
@@ -75,6 +75,9 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
         raise LohiresError(f"output {output} exists and is not an empty folder; give a new folder for the "
                            "derived series")
     series = read_dicom_series(source)
+    model = backend.contract.mapping.geometry
+    for item in series if model is not None else []:  # refuse before any work (and progress bar) starts
+        check_plane(item.image.geometry, model)
     window = intensity_window(np.concatenate([s.pixels.ravel() for s in series]), backend.contract.mapping)
     enhanced, seconds = _timed(lambda on_batch: enhance_slices(backend, [s.image for s in series], batch_size,
                                                                on_batch, grid="model", window=window),
