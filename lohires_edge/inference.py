@@ -14,7 +14,7 @@ import numpy as np
 
 from lohires_edge.backends.base import Backend
 from lohires_edge.slice_geometry import volume_slicing
-from lohires_edge.slice_mapping import AnySlice, SliceImage, from_model_batch, intensity_window, to_model_batch
+from lohires_edge.slice_mapping import AnySlice, from_model_batch, intensity_window, to_model_batch, volume_slices
 
 log = logging.getLogger(__name__)
 _warned_without_geometry: set[str] = set()
@@ -51,10 +51,9 @@ def enhance_volume(backend: Backend, volume: np.ndarray, affine: np.ndarray, bat
     """Enhance a 3D volume on its own voxel grid: sliced along the axis in the model's plane (chosen from
     the affine; PlaneMismatch if none is), one intensity window for the whole volume."""
     slicing = volume_slicing(affine, backend.contract.mapping.geometry)
-    slices = [SliceImage(np.take(volume, k, axis=slicing.axis), slicing.geometry)
-              for k in range(volume.shape[slicing.axis])]
     window = intensity_window(volume, backend.contract.mapping)
-    enhanced = enhance_slices(backend, slices, batch_size, on_batch, grid="source", window=window)
+    enhanced = enhance_slices(backend, volume_slices(volume, slicing), batch_size, on_batch, grid="source",
+                              window=window)
     return np.stack(enhanced, axis=slicing.axis)
 
 

@@ -28,6 +28,7 @@ PLANE_NORMALS = {"axial": (0.0, 0.0, 1.0), "coronal": (0.0, 1.0, 0.0), "sagittal
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 _ORTHOGONALITY_TOLERANCE = 1e-3  # |cos| between the two in-plane directions; DICOM writes ~6 decimals
 LEGACY_SLICE_AXIS = 2  # models without geometry were trained on data[:, :, k], whatever the affine said
+IDENTITY_ORIENTATION = np.array([[0.0, 1.0], [1.0, 1.0]])  # nibabel orientation: rows stay rows, columns columns
 
 
 class GeometryError(LohiresError):
@@ -123,7 +124,7 @@ def reorient(pixels: np.ndarray, ornt: np.ndarray) -> np.ndarray:
 
 def restore(pixels: np.ndarray, ornt: np.ndarray) -> np.ndarray:
     """Undo `reorient`: model-oriented pixels back in the slice's own row/column order."""
-    return apply_orientation(pixels, ornt_transform(_IDENTITY, ornt))
+    return apply_orientation(pixels, ornt_transform(IDENTITY_ORIENTATION, ornt))
 
 
 def reoriented_pair(values: Sequence[float], ornt: np.ndarray) -> tuple[float, float]:
@@ -137,9 +138,6 @@ def reoriented_pair(values: Sequence[float], ornt: np.ndarray) -> tuple[float, f
 def restored_pair(values: Sequence[float], ornt: np.ndarray) -> tuple[float, float]:
     """Inverse of `reoriented_pair`: a model-ordered pair in the slice's own row/column order."""
     return float(values[int(ornt[0, 0])]), float(values[int(ornt[1, 0])])
-
-
-_IDENTITY = np.array([[0.0, 1.0], [1.0, 1.0]])
 
 
 @dataclass(frozen=True)

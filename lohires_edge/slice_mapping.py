@@ -25,13 +25,13 @@ the field of view stretched onto the grid, no reorientation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 from scipy import ndimage
 
-from lohires_edge.slice_geometry import (SliceGeometry, orientation_to_model, reorient, reoriented_pair, restore,
-                                         restored_pair)
+from lohires_edge.slice_geometry import (IDENTITY_ORIENTATION, SliceGeometry, VolumeSlicing, orientation_to_model,
+                                         reorient, reoriented_pair, restore, restored_pair)
 from lohires_edge.tiling import TileLayout, blend_tiles, cut_tiles, plan_tiles
 
 MODEL_LOW, MODEL_HIGH = -1.0, 1.0  # the generator ends in tanh
@@ -87,6 +87,13 @@ class SliceImage:
 
 
 AnySlice = Union[np.ndarray, SliceImage]
+
+
+def volume_slices(volume: np.ndarray, slicing: VolumeSlicing,
+                  indices: Iterable[int] | None = None) -> list[SliceImage]:
+    """The slices of a 3D array as `slicing` cuts it (all, or those at `indices`), each with its geometry."""
+    indices = range(volume.shape[slicing.axis]) if indices is None else indices
+    return [SliceImage(np.take(volume, int(k), axis=slicing.axis), slicing.geometry) for k in indices]
 
 
 @dataclass(frozen=True)
@@ -202,13 +209,12 @@ def from_model_batch(outputs: np.ndarray, states: Sequence[SliceState], grid: st
 def _placement(shape: tuple[int, int], geometry: SliceGeometry | None,
                params: MappingParams) -> tuple[np.ndarray, tuple[float, float]]:
     """How the slice's array turns onto the model's axes, and the model pixel size in slice pixels."""
-    identity = np.array([[0.0, 1.0], [1.0, 1.0]])
     model = params.geometry
     if model is None:  # contract version 1: the longer side of the field of view fills the grid
         step = max(shape) / params.size
-        return identity, (step, step)
+        return IDENTITY_ORIENTATION, (step, step)
     if geometry is None:
-        return identity, (1.0, 1.0)
+        return IDENTITY_ORIENTATION, (1.0, 1.0)
     ornt = orientation_to_model(geometry, model)
     spacing = reoriented_pair(geometry.pixel_spacing, ornt)
     return ornt, (model.pixel_spacing[0] / spacing[0], model.pixel_spacing[1] / spacing[1])

@@ -22,7 +22,7 @@ from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.geometry import read_slice_geometry
 from lohires_edge.errors import LohiresError
 from lohires_edge.slice_geometry import SliceGeometry, volume_slicing
-from lohires_edge.slice_mapping import SliceImage
+from lohires_edge.slice_mapping import SliceImage, volume_slices
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 LOW_FIELD_DIR = "Low_field"  # the seed's dataset layout: calibrate on the 64 mT inputs, not the 3 T targets
@@ -59,9 +59,7 @@ def volume_array(image: nib.spatialimages.SpatialImage) -> np.ndarray:
 
 def nifti_slices(image: nib.spatialimages.SpatialImage, model: SliceGeometry | None) -> list[SliceImage]:
     """The slices of a NIfTI image in the model's plane, each with its geometry from the affine."""
-    data = volume_array(image)
-    slicing = volume_slicing(image.affine, model)
-    return [SliceImage(np.take(data, k, axis=slicing.axis), slicing.geometry) for k in range(data.shape[slicing.axis])]
+    return volume_slices(volume_array(image), volume_slicing(image.affine, model))
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 from skimage.filters import threshold_otsu
 
-from lohires_edge.slice_geometry import SliceGeometry, VolumeSlicing, plane_geometry, volume_slicing
-from lohires_edge.slice_mapping import MappingParams, SliceImage, intensity_window, to_model_batch
+from lohires_edge.slice_geometry import SliceGeometry, plane_geometry, volume_slicing
+from lohires_edge.slice_mapping import MappingParams, intensity_window, to_model_batch, volume_slices
 from trainer.pairs import Pair, load_pair, load_volume
 
 ANATOMY_FRACTION = 0.05
@@ -36,12 +36,6 @@ def anatomy_slices(volume: np.ndarray, axis: int, fraction: float = ANATOMY_FRAC
     foreground = finite > threshold_otsu(finite)
     share = foreground.mean(axis=tuple(a for a in range(3) if a != axis))
     return np.flatnonzero(share >= fraction)
-
-
-def volume_slices(volume: np.ndarray, slicing: VolumeSlicing, indices: np.ndarray | None = None) -> list[SliceImage]:
-    """The slices of a volume as `slicing` cuts it (all, or those at `indices`), with their geometry."""
-    indices = range(volume.shape[slicing.axis]) if indices is None else indices
-    return [SliceImage(np.take(volume, int(i), axis=slicing.axis), slicing.geometry) for i in indices]
 
 
 def training_slices(pairs: list[Pair], params: MappingParams) -> tuple[np.ndarray, np.ndarray]:

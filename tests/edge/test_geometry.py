@@ -14,7 +14,6 @@ from pydicom.valuerep import DS
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.enhancement import enhance_dicom_series, enhance_nifti
-from lohires_edge.inference import enhance_slices
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.node.worker import Worker

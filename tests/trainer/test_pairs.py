@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from lohires_edge.slice_geometry import volume_slicing
-from lohires_edge.slice_mapping import MappingParams, intensity_window, to_model
+from lohires_edge.slice_mapping import MappingParams, intensity_window, to_model, volume_slices
 from tests.trainer.conftest import SHAPE, write_pairs
 from trainer.pairs import DataError, check_grids, find_pairs, load_pair, split_subjects
-from trainer.slices import anatomy_slices, training_geometry, training_slices, volume_slices
+from trainer.slices import anatomy_slices, training_geometry, training_slices
 
 
 def test_pairs_are_matched_by_subject_and_sequence(pairs_dir: Path) -> None:
