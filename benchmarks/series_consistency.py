@@ -46,7 +46,7 @@ INPUT, NODE, SERIES = "input", "node (window per slice)", "enhance (window per s
 
 
 def patient_positions(ds: Dataset) -> np.ndarray:
-    """LPS position (mm) of every pixel centre of an instance, from its ImagePositionPatient/Orientation/Spacing."""
+    """LPS position (mm) of every pixel centre, from the instance's position, orientation and spacing."""
     orientation = np.asarray(ds.ImageOrientationPatient, dtype=float)
     row_spacing, col_spacing = (float(v) for v in ds.PixelSpacing)
     rows, cols = np.mgrid[0:int(ds.Rows), 0:int(ds.Columns)]
@@ -57,7 +57,8 @@ def patient_positions(ds: Dataset) -> np.ndarray:
 def white_matter(ds: Dataset, labels: nib.Nifti1Image) -> np.ndarray:
     """Mask of the instance's pixels whose patient position lies in white matter (nearest label voxel)."""
     ras = patient_positions(ds) @ RAS_TO_LPS.T  # the same sign flip takes LPS to RAS
-    voxels = np.linalg.solve(labels.affine, np.concatenate([ras.reshape(-1, 3).T, np.ones((1, ras[..., 0].size))]))
+    points = ras.reshape(-1, 3).T
+    voxels = np.linalg.solve(labels.affine, np.concatenate([points, np.ones((1, points.shape[1]))]))
     found = ndimage.map_coordinates(np.asanyarray(labels.dataobj), voxels[:3], order=0, mode="constant")
     return found.reshape(ras.shape[:2]) == WHITE_MATTER_LABEL
 
@@ -112,15 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from trainer.simulate import LABELS_DIR, simulate_dataset  # trainer is optional for the edge-only scripts
 
-    (record,) = simulate_dataset(args.work / f"seed{args.seed}", 1, sequences=(args.sequence,), seed=args.seed,
-                                 dicom_dir=args.work / f"seed{args.seed}" / "dicom", size=args.size, labels=True,
-                                 lesions=False)
-    labels = nib.load(str(args.work / f"seed{args.seed}" / LABELS_DIR / f"{record.subject}_labels.nii.gz"))
+    work = args.work / f"seed{args.seed}"
+    (record,) = simulate_dataset(work, 1, sequences=(args.sequence,), seed=args.seed,
+                                 dicom_dir=work / "dicom", size=args.size, labels=True, lesions=False)
+    labels = nib.load(str(work / LABELS_DIR / f"{record.subject}_labels.nii.gz"))
     source = read_dicom_series(record.dicom_dir)
     with OnnxRuntimeBackend(model_path(args.model, args.sequence)) as backend:
         contract = backend.contract
-        node = [derive_instance(item.dataset, enhance_slices(backend, [item.image], grid="model")[0], contract)
-                for item in source]
+        node = []
+        for item in source:  # one instance at a time, windowed on its own: the node's calls
+            (pixels,) = enhance_slices(backend, [item.image], grid="model")
+            node.append(derive_instance(item.dataset, pixels, contract))
         window = intensity_window(np.stack([item.pixels for item in source]), contract.mapping)
         whole = enhance_slices(backend, [item.image for item in source], grid="model", window=window)
         per_series = [derive_instance(item.dataset, pixels, contract) for item, pixels in zip(source, whole)]
@@ -134,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                          "mean_step": float(steps.mean()), "slice_pairs": int(steps.size)}
     rows = [[name, r["slice_pairs"], f"{100 * r['mean_step']:.1f} %", f"{100 * r['max_step']:.1f} %"]
             for name, r in results.items()]
-    print(f"\n{contract.model_id} on a simulated {args.sequence} series ({len(source)} slices, seed {args.seed}): "
-          "white-matter median, |ratio of neighbouring slices - 1|\n")
+    print(f"\n{contract.model_id} on a simulated {args.sequence} series ({len(source)} slices, seed "
+          f"{args.seed}): white-matter median, |ratio of neighbouring slices - 1|\n")
     print(markdown_table(["series", "slice pairs", "mean step", "max step"], rows))
     png = draw(series, args.png)
     path = write_record("series_consistency", {"model": contract.model_id, "sequence": args.sequence,

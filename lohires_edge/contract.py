@@ -106,10 +106,12 @@ class ModelContract:
         version = ours["contract_version"]
         if version not in (LEGACY_VERSION, CONTRACT_VERSION):
             raise ContractError(f"{source} has contract version {version}, this lohires-edge reads versions "
-                                f"{LEGACY_VERSION} and {CONTRACT_VERSION}; upgrade lohires-edge or re-export the model")
+                                f"{LEGACY_VERSION} and {CONTRACT_VERSION}; upgrade lohires-edge or re-export "
+                                "the model")
         if version == CONTRACT_VERSION and any(key not in ours for key in _GEOMETRY):
             names = ", ".join(PREFIX + key for key in _GEOMETRY if key not in ours)
-            raise ContractError(f"{source} has contract version {version} but no {names}; re-export the model")
+            raise ContractError(f"{source} has contract version {version} but no {names}; re-export the "
+                                "model")
         try:
             norm = json.loads(ours["normalization"])
             if norm.get("method") != "percentile":
@@ -129,10 +131,11 @@ class ModelContract:
 
 def _geometry(ours: Mapping[str, str]) -> SliceGeometry:
     """The geometry keys as a SliceGeometry; the recorded plane must be the one the orientation gives."""
-    geometry = SliceGeometry(tuple(json.loads(ours["pixel_spacing_mm"])), tuple(json.loads(ours["orientation_lps"])))
-    if (geometry.plane or "oblique") != ours["plane"]:
-        raise ValueError(f"plane {ours['plane']!r} does not match orientation_lps (a {geometry.plane or 'oblique'} "
-                         "plane)")
+    geometry = SliceGeometry(tuple(json.loads(ours["pixel_spacing_mm"])),
+                             tuple(json.loads(ours["orientation_lps"])))
+    plane = geometry.plane or "oblique"
+    if plane != ours["plane"]:
+        raise ValueError(f"plane {ours['plane']!r} does not match orientation_lps (a {plane} plane)")
     return geometry
 
 

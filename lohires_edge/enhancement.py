@@ -59,8 +59,8 @@ def enhance_nifti(backend: Backend, source: Path, output: Path, batch_size: int 
     image = load_nifti(source)
     data = volume_array(image)
     count = data.shape[volume_slicing(image.affine, backend.contract.mapping.geometry).axis]
-    volume, seconds = _timed(lambda on_batch: enhance_volume(backend, data, image.affine, batch_size, on_batch),
-                             count, progress)
+    volume, seconds = _timed(
+        lambda on_batch: enhance_volume(backend, data, image.affine, batch_size, on_batch), count, progress)
     result = image.__class__(volume.reshape(image.shape), image.affine, image.header)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output, suffix="".join(output.suffixes[-2:])) as tmp:

@@ -14,7 +14,8 @@ import numpy as np
 
 from lohires_edge.backends.base import Backend
 from lohires_edge.slice_geometry import volume_slicing
-from lohires_edge.slice_mapping import AnySlice, from_model_batch, intensity_window, to_model_batch, volume_slices
+from lohires_edge.slice_mapping import (AnySlice, from_model_batch, intensity_window, to_model_batch,
+                                        volume_slices)
 
 log = logging.getLogger(__name__)
 _warned_without_geometry: set[str] = set()
@@ -61,7 +62,7 @@ def _say_once_if_without_geometry(backend: Backend) -> None:
     contract = backend.contract
     if contract.mapping.geometry is None and contract.model_id not in _warned_without_geometry:
         _warned_without_geometry.add(contract.model_id)
-        log.warning("model %s records no training geometry (contract version 1): slices are not oriented or "
-                    "resampled to a pixel size, their field of view is stretched onto the %dx%d grid as before; "
-                    "re-export the model for geometry-aware mapping", contract.model_id, contract.input_size,
-                    contract.input_size)
+        log.warning("model %s records no training geometry (contract version 1): slices are not oriented "
+                    "or resampled to a pixel size, their field of view is stretched onto the %dx%d grid as "
+                    "before; re-export the model for geometry-aware mapping", contract.model_id,
+                    contract.input_size, contract.input_size)

@@ -28,7 +28,7 @@ PLANE_NORMALS = {"axial": (0.0, 0.0, 1.0), "coronal": (0.0, 1.0, 0.0), "sagittal
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 _ORTHOGONALITY_TOLERANCE = 1e-3  # |cos| between the two in-plane directions; DICOM writes ~6 decimals
 LEGACY_SLICE_AXIS = 2  # models without geometry were trained on data[:, :, k], whatever the affine said
-IDENTITY_ORIENTATION = np.array([[0.0, 1.0], [1.0, 1.0]])  # nibabel orientation: rows stay rows, columns columns
+IDENTITY_ORIENTATION = np.array([[0.0, 1.0], [1.0, 1.0]])  # nibabel orientation: nothing turned or flipped
 
 
 class GeometryError(LohiresError):
@@ -50,12 +50,14 @@ class SliceGeometry:
         spacing = tuple(float(v) for v in self.pixel_spacing)
         values = np.asarray([float(v) for v in self.orientation], dtype=np.float64)
         if len(spacing) != 2 or not all(math.isfinite(v) and v > 0 for v in spacing):
-            raise GeometryError(f"pixel spacing must be two positive millimetre values, got {self.pixel_spacing}")
+            raise GeometryError(f"pixel spacing must be two positive millimetre values, got "
+                                f"{self.pixel_spacing}")
         if values.shape != (6,) or not np.all(np.isfinite(values)):
             raise GeometryError(f"orientation must be six direction cosines, got {self.orientation}")
         along_row, along_col = values[:3], values[3:]
         norms = np.linalg.norm(along_row), np.linalg.norm(along_col)
-        if min(norms) < 1e-6 or abs(np.dot(along_row, along_col)) / (norms[0] * norms[1]) > _ORTHOGONALITY_TOLERANCE:
+        cosine = abs(np.dot(along_row, along_col)) / max(norms[0] * norms[1], 1e-12)
+        if min(norms) < 1e-6 or cosine > _ORTHOGONALITY_TOLERANCE:
             raise GeometryError(f"orientation {tuple(values)} is not two orthogonal directions")
         unit = np.concatenate([along_row / norms[0], along_col / norms[1]])
         object.__setattr__(self, "pixel_spacing", spacing)
@@ -95,9 +97,9 @@ def check_plane(geometry: SliceGeometry, model: SliceGeometry) -> None:
     angle = normal_angle(geometry.normal, model.normal)
     if angle > PLANE_TOLERANCE_DEG:
         seen = geometry.plane or "oblique"
-        raise PlaneMismatch(f"the slice is {seen}, {angle:.0f} degrees from the model's {model.plane or 'oblique'} "
-                            f"plane (tolerance {PLANE_TOLERANCE_DEG:.0f}); this model enhances "
-                            f"{model.plane or 'that plane'} slices only")
+        plane = model.plane or "oblique"
+        raise PlaneMismatch(f"the slice is {seen}, {angle:.0f} degrees from the model's {plane} plane "
+                            f"(tolerance {PLANE_TOLERANCE_DEG:.0f}); this model enhances {plane} slices only")
 
 
 def orientation_to_model(geometry: SliceGeometry, model: SliceGeometry) -> np.ndarray:

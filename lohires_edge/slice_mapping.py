@@ -30,8 +30,9 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 import numpy as np
 from scipy import ndimage
 
-from lohires_edge.slice_geometry import (IDENTITY_ORIENTATION, SliceGeometry, VolumeSlicing, orientation_to_model,
-                                         reorient, reoriented_pair, restore, restored_pair)
+from lohires_edge.slice_geometry import (IDENTITY_ORIENTATION, SliceGeometry, VolumeSlicing,
+                                         orientation_to_model, reorient, reoriented_pair, restore,
+                                         restored_pair)
 from lohires_edge.tiling import TileLayout, blend_tiles, cut_tiles, plan_tiles
 
 MODEL_LOW, MODEL_HIGH = -1.0, 1.0  # the generator ends in tanh
@@ -63,8 +64,8 @@ class MappingParams:
         """JSON-ready (the run configuration stores it)."""
         geometry = None if self.geometry is None else {"pixel_spacing": list(self.geometry.pixel_spacing),
                                                        "orientation": list(self.geometry.orientation)}
-        return {"size": self.size, "low_percentile": self.low_percentile, "high_percentile": self.high_percentile,
-                "geometry": geometry}
+        return {"size": self.size, "low_percentile": self.low_percentile,
+                "high_percentile": self.high_percentile, "geometry": geometry}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> MappingParams:
@@ -150,7 +151,8 @@ def to_model(slice_: AnySlice, params: MappingParams,
     unit = np.clip((resampled - low) / (high - low), 0.0, 1.0)
     layout = plan_tiles(fov_shape, params.size)
     tiles = cut_tiles(MODEL_LOW + unit * (MODEL_HIGH - MODEL_LOW), layout)
-    state = SliceState(shape=array.shape, dtype=array.dtype, low=low, high=high, ornt=ornt, step=step, tiles=layout)
+    state = SliceState(shape=array.shape, dtype=array.dtype, low=low, high=high, ornt=ornt, step=step,
+                       tiles=layout)
     return tiles.astype(np.float32), state
 
 
@@ -168,10 +170,11 @@ def from_model(outputs: np.ndarray, state: SliceState, grid: str = "source") -> 
     if tiles.size != state.tile_count * size * size:
         raise ValueError(f"model output of shape {tiles.shape} does not hold {state.tile_count} square "
                          f"{size}x{size} tile(s)")
-    blended = np.clip(blend_tiles(tiles.reshape(state.tile_count, size, size), state.tiles), MODEL_LOW, MODEL_HIGH)
+    blended = blend_tiles(tiles.reshape(state.tile_count, size, size), state.tiles)
+    blended = np.clip(blended, MODEL_LOW, MODEL_HIGH)
     if grid == "source":
-        oriented_shape = reoriented_pair(state.shape, state.ornt)
-        blended = _resample(blended, tuple(1.0 / s for s in state.step), tuple(int(n) for n in oriented_shape))
+        rows, cols = reoriented_pair(state.shape, state.ornt)
+        blended = _resample(blended, (1.0 / state.step[0], 1.0 / state.step[1]), (int(rows), int(cols)))
     unit = (restore(blended, state.ornt) - MODEL_LOW) / (MODEL_HIGH - MODEL_LOW)
     return _cast(state.low + unit * (state.high - state.low), state.dtype)
 
@@ -193,7 +196,8 @@ def to_model_batch(slices: Sequence[AnySlice], params: MappingParams,
                    window: tuple[float, float] | None = None) -> tuple[np.ndarray, list[SliceState]]:
     """`to_model` over several slices: every tile of every slice as one float32 (N, size, size) batch."""
     mapped = [to_model(s, params, window) for s in slices]
-    batch = np.concatenate([m for m, _ in mapped]) if mapped else np.zeros((0, params.size, params.size), np.float32)
+    empty = np.zeros((0, params.size, params.size), np.float32)
+    batch = np.concatenate([m for m, _ in mapped]) if mapped else empty
     return batch, [state for _, state in mapped]
 
 
@@ -203,7 +207,8 @@ def from_model_batch(outputs: np.ndarray, states: Sequence[SliceState], grid: st
     if len(outputs) != expected:
         raise ValueError(f"{len(outputs)} outputs for {len(states)} slices of {expected} tiles")
     bounds = np.cumsum([0] + [state.tile_count for state in states])
-    return [from_model(outputs[start:stop], state, grid) for start, stop, state in zip(bounds, bounds[1:], states)]
+    return [from_model(outputs[start:stop], state, grid)
+            for start, stop, state in zip(bounds, bounds[1:], states)]
 
 
 def _placement(shape: tuple[int, int], geometry: SliceGeometry | None,
@@ -238,7 +243,8 @@ def _resample(image: np.ndarray, step: tuple[float, float], shape: tuple[int, in
     if np.any(sigma > 0):
         image = ndimage.gaussian_filter(image, sigma, mode="nearest")
     offset = (np.asarray(image.shape) - 1) / 2.0 - steps * (np.asarray(shape) - 1) / 2.0
-    return ndimage.affine_transform(image, steps, offset=offset, output_shape=tuple(shape), order=1, mode="nearest")
+    return ndimage.affine_transform(image, steps, offset=offset, output_shape=tuple(shape), order=1,
+                                    mode="nearest")
 
 
 def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:

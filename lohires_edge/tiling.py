@@ -41,7 +41,8 @@ def plan_tiles(shape: tuple[int, int], size: int) -> TileLayout:
 def cut_tiles(image: np.ndarray, layout: TileLayout) -> np.ndarray:
     """(count, size, size) tiles of `image` (padded to the canvas by repeating its border)."""
     (top, left), (rows, cols) = layout.offset, layout.canvas
-    padded = np.pad(image, ((top, rows - image.shape[0] - top), (left, cols - image.shape[1] - left)), mode="edge")
+    padding = ((top, rows - image.shape[0] - top), (left, cols - image.shape[1] - left))
+    padded = np.pad(image, padding, mode="edge")
     size = layout.size
     return np.stack([padded[r:r + size, c:c + size] for r, c in layout.origins])
 

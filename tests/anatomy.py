@@ -14,7 +14,7 @@ from lohires_edge.slice_geometry import RAS_TO_LPS, SliceGeometry
 
 
 def anatomy(points_lps: np.ndarray) -> np.ndarray:
-    """Intensity (0..~1800) at LPS points (..., 3) in mm: a smooth-edged ellipsoid with two off-centre blobs."""
+    """Intensity (0..~1800) at LPS points (..., 3) in mm: a smooth-edged ellipsoid, two off-centre blobs."""
     x, y, z = points_lps[..., 0], points_lps[..., 1], points_lps[..., 2]
     head = 1.0 / (1.0 + np.exp(20.0 * ((x / 70.0) ** 2 + (y / 85.0) ** 2 + (z / 60.0) ** 2 - 1.0)))
     blob = np.exp(-((x - 30.0) ** 2 + (y + 20.0) ** 2 + (z - 10.0) ** 2) / (2 * 12.0 ** 2))
@@ -34,7 +34,8 @@ def sampled_slice(geometry: SliceGeometry, shape: tuple[int, int], centre=(0.0, 
     return anatomy(slice_points(geometry, shape, np.asarray(centre, float)))
 
 
-def pls_volume(shape: tuple[int, int, int] = (96, 80, 5), voxel_mm: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+def pls_volume(shape: tuple[int, int, int] = (96, 80, 5),
+               voxel_mm: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """(float32 volume, RAS affine) laid out like the simulator's: rows A->P, columns R->L, slices I->S,
     isotropic voxels, centred on the origin."""
     affine = np.array([[0.0, -voxel_mm, 0.0, 0.0], [-voxel_mm, 0.0, 0.0, 0.0], [0.0, 0.0, voxel_mm, 0.0],
@@ -46,6 +47,6 @@ def pls_volume(shape: tuple[int, int, int] = (96, 80, 5), voxel_mm: float = 2.0)
 
 
 def stored_as(volume: np.ndarray, affine: np.ndarray, axcodes: str) -> tuple[np.ndarray, np.ndarray]:
-    """The same voxels stored in another axis order (nibabel axis codes, e.g. "RAS"), with the matching affine."""
+    """The same voxels stored in another axis order (nibabel axis codes, e.g. "RAS"), with its affine."""
     transform = ornt_transform(axcodes2ornt(("P", "L", "S")), axcodes2ornt(tuple(axcodes)))
     return apply_orientation(volume, transform), affine @ inv_ornt_aff(transform, volume.shape)

@@ -1,4 +1,4 @@
-"""Volumes -> training slices: every slice in the model's plane that holds anatomy, through the one slice mapping.
+"""Volumes -> training slices: every slice in the model's plane that holds anatomy, through the slice mapping.
 
 The seed trained on the middle slice of each volume only; here every slice whose high-field image has at
 least ANATOMY_FRACTION of its pixels above the volume's Otsu threshold is used. Volumes are sliced by
@@ -23,8 +23,8 @@ TRAINING_PLANE = "axial"  # the plane models are trained (and served) in
 
 
 def training_geometry(pairs: list[Pair]) -> SliceGeometry:
-    """The model's geometry: pixel spacing and orientation of the first pair's TRAINING_PLANE slices, read from
-    its affine by the slicing rule the edge uses. Other subjects' slices are mapped onto it."""
+    """The model's geometry: pixel spacing and orientation of the first pair's TRAINING_PLANE slices, read
+    from its affine by the slicing rule the edge uses. Other subjects' slices are mapped onto it."""
     return plane_geometry(load_volume(pairs[0].high).affine, TRAINING_PLANE)
 
 

@@ -148,7 +148,8 @@ def _new_config(run: RunDir, request: FitRequest, chief: bool) -> RunConfig:
     check_grids(pairs)
     train, val = split_subjects(pairs, VALIDATION_FRACTION, request.seed)
     return RunConfig(sequence=request.sequence, generator=request.generator.to_dict(),
-                     mapping=dataclasses.replace(request.mapping, geometry=training_geometry(pairs)).to_dict(),
+                     mapping=dataclasses.replace(request.mapping,
+                                                 geometry=training_geometry(pairs)).to_dict(),
                      discriminator_filters=request.discriminator_filters,
                      losses=request.losses.to_dict(), learning_rate=request.learning_rate,
                      batch_size=request.batch_size, seed=request.seed, data=str(Path(request.data).resolve()),

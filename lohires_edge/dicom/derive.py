@@ -144,8 +144,10 @@ def _regrid(source: Dataset, shape: tuple[int, int], mapping: MappingParams, ds:
         first = np.asarray([float(v) for v in source.ImagePositionPatient])
         along_col, along_row = geometry.column_direction, geometry.row_direction
         old_row, old_col = geometry.pixel_spacing
-        centre = first + (src_shape[0] - 1) / 2 * old_row * along_row + (src_shape[1] - 1) / 2 * old_col * along_col
-        new_first = centre - (shape[0] - 1) / 2 * spacing[0] * along_row - (shape[1] - 1) / 2 * spacing[1] * along_col
+        centre = (first + (src_shape[0] - 1) / 2 * old_row * along_row
+                  + (src_shape[1] - 1) / 2 * old_col * along_col)
+        new_first = (centre - (shape[0] - 1) / 2 * spacing[0] * along_row
+                     - (shape[1] - 1) / 2 * spacing[1] * along_col)
         ds.ImagePositionPatient = [DS(float(v), auto_format=True) for v in new_first]
 
 

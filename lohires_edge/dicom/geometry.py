@@ -1,4 +1,4 @@
-"""Where an MR instance's pixels lie in the patient: ImageOrientationPatient and PixelSpacing as a SliceGeometry.
+"""Where an MR instance's pixels lie in the patient: ImageOrientationPatient and PixelSpacing, read once.
 
 Both attributes are Type 1 in the MR Image module, and the slice mapping cannot place a slice without
 them, so an instance that lacks them, or holds malformed values, is refused with the attribute named.
@@ -17,21 +17,21 @@ def read_slice_geometry(ds: Dataset) -> SliceGeometry:
     """The pixel spacing (rows, columns) and orientation (LPS) of a single-frame MR instance."""
     missing = [k for k in ("PixelSpacing", "ImageOrientationPatient") if k not in ds]
     if missing:
-        raise GeometryError(f"the MR instance has no {' or '.join(missing)}, so its pixel size and orientation "
-                            "are unknown; send the series with its geometry")
+        raise GeometryError(f"the MR instance has no {' or '.join(missing)}, so its pixel size and "
+                            "orientation are unknown; send the series with its geometry")
     try:
         spacing = tuple(float(v) for v in _values(ds.PixelSpacing))
         orientation = tuple(float(v) for v in _values(ds.ImageOrientationPatient))
     except (TypeError, ValueError) as exc:
         raise GeometryError(f"malformed PixelSpacing/ImageOrientationPatient ({exc})") from None
     if len(spacing) != 2 or len(orientation) != 6:
-        raise GeometryError(f"PixelSpacing needs 2 values and ImageOrientationPatient 6, got {len(spacing)} and "
-                            f"{len(orientation)}")
+        raise GeometryError(f"PixelSpacing needs 2 values and ImageOrientationPatient 6, got {len(spacing)} "
+                            f"and {len(orientation)}")
     return SliceGeometry(spacing, orientation)  # type: ignore[arg-type]
 
 
 def read_placed_slice(ds: Dataset) -> SliceImage:
-    """The stored pixels of a single-frame MR instance (`read_mr_slice`) with the geometry that places them."""
+    """The stored pixels of an MR instance (`read_mr_slice`) with the geometry that places them."""
     return SliceImage(read_mr_slice(ds), read_slice_geometry(ds))
 
 

@@ -1,4 +1,4 @@
-"""Small real ONNX models (one 3x3 convolution) whose contract records a training geometry, for geometry tests.
+"""Small real ONNX models (one 3x3 convolution) whose contract records a training geometry.
 
 The kernel is lopsided on purpose: the output of a turned or flipped input is not the turned or flipped
 output, so a test sees whether the model was given the slice in its own orientation. A centred delta
@@ -17,7 +17,8 @@ from lohires_edge.contract import ModelContract, write_contract
 from lohires_edge.slice_geometry import SliceGeometry
 from lohires_edge.slice_mapping import MappingParams
 
-AXIAL_1MM = SliceGeometry((1.0, 1.0), (1.0, 0.0, 0.0, 0.0, 1.0, 0.0))  # the simulator's: rows A->P, columns R->L
+# The simulator's geometry: 1 mm, rows anterior -> posterior, columns right -> left.
+AXIAL_1MM = SliceGeometry((1.0, 1.0), (1.0, 0.0, 0.0, 0.0, 1.0, 0.0))
 LOPSIDED = np.array([[0.0, 0.1, 0.0], [0.0, 0.5, 0.3], [0.0, 0.0, 0.1]], np.float32)
 IDENTITY = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
 

@@ -49,7 +49,8 @@ def test_nifti_in_nifti_out_keeps_affine_and_header(tiny_model, tmp_path):
     data = np.asanyarray(written.dataobj)
     with OnnxRuntimeBackend(tiny_model) as backend:  # one intensity window for the whole volume
         window = intensity_window(volume, backend.contract.mapping)
-        expected = np.stack(enhance_slices(backend, [volume[:, :, k] for k in range(6)], window=window), axis=2)
+        slices = [volume[:, :, k] for k in range(6)]
+        expected = np.stack(enhance_slices(backend, slices, window=window), axis=2)
     assert np.array_equal(data, expected)
     assert not np.array_equal(data, volume)
 
@@ -73,7 +74,7 @@ def test_dicom_series_in_derived_series_out(tiny_model, tmp_path):
         for ds in derived.values():
             src = by_source[str(ds.SourceImageSequence[0].ReferencedSOPInstanceUID)]
             assert ds.SeriesInstanceUID != src.SeriesInstanceUID
-            # The model grid, i.e. the source's field of view at the model's pixel size; one window per series.
+            # The model grid: the source's field of view at the model's pixel size; one window per series.
             (expected,) = enhance_slices(backend, [read_placed_slice(src)], grid="model", window=window)
             assert np.array_equal(ds.pixel_array.astype(np.int64), expected.astype(np.int64))
             assert max(ds.Rows, ds.Columns) == backend.contract.input_size
@@ -137,7 +138,8 @@ def test_scaled_nifti_keeps_its_stored_dtype(tiny_model, tmp_path):
         report = enhance_nifti(backend, tmp_path / "scaled.nii.gz", tmp_path / "out.nii.gz")
         values = volume * 0.5 + 10.0
         window = intensity_window(values, backend.contract.mapping)
-        expected = np.stack(enhance_slices(backend, [values[:, :, k] for k in range(3)], window=window), axis=2)
+        slices = [values[:, :, k] for k in range(3)]
+        expected = np.stack(enhance_slices(backend, slices, window=window), axis=2)
     written = nib.load(str(tmp_path / "out.nii.gz"))
     assert report.slices == 3 and written.get_data_dtype() == np.int16
     assert np.allclose(written.get_fdata(), expected, atol=float(written.dataobj.slope))  # one stored step

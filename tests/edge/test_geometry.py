@@ -1,5 +1,5 @@
-"""Real geometry end to end: NIfTI in any axis order, DICOM in any orientation and pixel size, the plane check,
-derived series that overlay their source, and models from before the geometry was recorded."""
+"""Real geometry end to end: NIfTI in any axis order, DICOM in any orientation and pixel size, the plane
+check, derived series that overlay their source, and models from before the geometry was recorded."""
 
 from __future__ import annotations
 
@@ -69,12 +69,13 @@ def _dicom_series(geometry: SliceGeometry, shape: tuple[int, int], slices: int =
         ds.set_pixel_data(np.rint(pixels).astype(np.uint16), "MONOCHROME2", 16, generate_instance_uid=False)
         ds.PixelSpacing = [DS(v, auto_format=True) for v in geometry.pixel_spacing]
         ds.ImageOrientationPatient = [DS(v, auto_format=True) for v in geometry.orientation]
-        ds.ImagePositionPatient = [DS(v, auto_format=True) for v in slice_points(geometry, shape, centre)[0, 0]]
+        first_pixel = slice_points(geometry, shape, centre)[0, 0]
+        ds.ImagePositionPatient = [DS(v, auto_format=True) for v in first_pixel]
     return datasets
 
 
 def _patient_positions(ds: pydicom.Dataset) -> np.ndarray:
-    """LPS position of every pixel centre, from the instance's own ImagePositionPatient/Orientation/Spacing."""
+    """LPS position of every pixel centre, from the instance's own position, orientation and spacing."""
     orientation = np.asarray(ds.ImageOrientationPatient, float)
     row_spacing, col_spacing = (float(v) for v in ds.PixelSpacing)
     rows, cols = np.mgrid[0:int(ds.Rows), 0:int(ds.Columns)]
@@ -110,16 +111,16 @@ def test_a_derived_series_overlays_its_source(tmp_path, spacing, orientation, sh
 def test_a_sagittal_series_is_refused_in_one_line(axial_model, tmp_path):
     sagittal = SliceGeometry((1.0, 1.0), (0.0, 1.0, 0.0, 0.0, 0.0, -1.0))
     write_series(_dicom_series(sagittal, (40, 40)), tmp_path / "series")
-    assert_one_line_error(edge("enhance", tmp_path / "series", "-o", tmp_path / "out", "--model", axial_model),
-                          "the slice is sagittal, 90 degrees from the model's axial plane")
+    result = edge("enhance", tmp_path / "series", "-o", tmp_path / "out", "--model", axial_model)
+    assert_one_line_error(result, "the slice is sagittal, 90 degrees from the model's axial plane")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_the_node_passes_a_sagittal_slice_over(axial_model, tmp_path, caplog):
     spool = Spool(tmp_path / "spool", 10 ** 8, ["PACS"])
     metrics = NodeMetrics()
-    (axial,) = _dicom_series(SliceGeometry((2.0, 2.0), (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)), (96, 80), slices=1)
-    (sagittal,) = _dicom_series(SliceGeometry((1.0, 1.0), (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)), (40, 40), slices=1)
+    (axial,) = _dicom_series(SliceGeometry((2.0, 2.0), (1, 0, 0, 0, 1, 0)), (96, 80), slices=1)
+    (sagittal,) = _dicom_series(SliceGeometry((1.0, 1.0), (0, 1, 0, 0, 0, -1)), (40, 40), slices=1)
     for ds in (axial, sagittal):
         spool.store_incoming(ds.SOPInstanceUID, _encoded(ds))
     with OnnxRuntimeBackend(axial_model) as backend, caplog.at_level(logging.WARNING):

@@ -81,7 +81,8 @@ def test_training_slices_go_through_the_shared_mapping(pairs_dir: Path) -> None:
     first = SHAPE[2] - 2  # the second subject's slices follow the first's
     # Each slice with its geometry, windowed on its own volume, as `enhance` maps a volume.
     for volume, mapped, k in ((low, inputs, 0), (high, targets, 3)):
-        expected, _ = to_model(volume_slices(volume, slicing, keep)[k], params, intensity_window(volume, params))
+        window = intensity_window(volume, params)
+        expected, _ = to_model(volume_slices(volume, slicing, keep)[k], params, window)
         np.testing.assert_array_equal(mapped[first + k], expected[0])
 
 
