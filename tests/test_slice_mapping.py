@@ -230,3 +230,22 @@ def test_a_field_of_view_larger_than_the_grid_is_tiled_not_squeezed():
     blended = from_model(outputs, state, grid="model").astype(float)
     steepest = np.abs(np.diff(original, axis=0)).max()
     assert np.abs(np.diff(blended, axis=0)).max() < 0.02 * WINDOW[1] + steepest / 2
+
+
+AXIS_ALIGNED = [(1, 0, 0, 0, 1, 0), (0, 1, 0, 1, 0, 0), (-1, 0, 0, 0, -1, 0), (0, -1, 0, -1, 0, 0),
+                (1, 0, 0, 0, -1, 0), (-1, 0, 0, 0, 1, 0), (0, 1, 0, -1, 0, 0), (0, -1, 0, 1, 0, 0)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(dtype=st.sampled_from([np.uint16, np.float32]),
+                  shape=hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40)),
+       st.sampled_from(AXIS_ALIGNED), st.floats(0.3, 6.0), st.floats(0.3, 6.0))
+def test_any_axial_slice_of_any_orientation_and_spacing_maps_into_range_and_back(slice_, orientation, row, col):
+    geometry = SliceGeometry((row, col), orientation)
+    params = MappingParams(size=16, geometry=SliceGeometry((1.0, 1.0), AXIAL.orientation))
+    tiles, state = to_model(SliceImage(slice_, geometry), params)
+    assert tiles.shape[1:] == (16, 16) and np.all(np.isfinite(tiles)) and np.abs(tiles).max() <= 1
+    back = from_model(tiles, state)
+    assert back.shape == slice_.shape and back.dtype == slice_.dtype
+    fine = from_model(tiles, state, grid="model")
+    assert fine.shape == model_grid(slice_.shape, geometry, params)[0]

@@ -132,11 +132,13 @@ def _contribution(contract: ModelContract, now: datetime) -> Dataset:
 def _regrid(source: Dataset, shape: tuple[int, int], mapping: MappingParams, ds: Dataset) -> None:
     """Put a `shape` matrix over the source's field of view (a no-op for the source's own matrix)."""
     src_shape = (int(source.Rows), int(source.Columns))
-    if tuple(shape) == src_shape or "PixelSpacing" not in source:
+    if "PixelSpacing" not in source:
         return
     geometry = read_slice_geometry(source)
     grid_shape, spacing = model_grid(src_shape, geometry, mapping)
-    if tuple(shape) != grid_shape:
+    if tuple(shape) != grid_shape:  # the model grid first: it may match the source matrix at another spacing
+        if tuple(shape) == src_shape:
+            return
         spacing = tuple(s * n / m for s, n, m in zip(geometry.pixel_spacing, src_shape, shape))
     ds.PixelSpacing = [DS(v, auto_format=True) for v in spacing]
     if "ImagePositionPatient" in source:
