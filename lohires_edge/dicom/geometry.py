@@ -1,4 +1,4 @@
-"""Where an MR instance's pixels lie in the patient: ImageOrientationPatient and PixelSpacing, read once.
+"""Where an MR instance's pixels lie in the patient: its ImageOrientationPatient and PixelSpacing.
 
 Both attributes are Type 1 in the MR Image module, and the slice mapping cannot place a slice without
 them, so an instance that lacks them, or holds malformed values, is refused with the attribute named.
