@@ -57,6 +57,6 @@ def int8_model(fp32: Path, work: Path, target: str = "onnxruntime") -> Path:
         return out
     data = simulated_data(work / "calibration", CALIBRATION_SUBJECTS, CALIBRATION_SEED, (contract.sequence,))
     calibration, holdout = sample_slices(data, DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES,
-                                         sequence=contract.sequence)
+                                         sequence=contract.sequence, model=contract.mapping.geometry)
     quantize_model(fp32, out, calibration, holdout, max_ssim_drop=1.0, min_psnr=float("-inf"), target=target)
     return out

@@ -4,7 +4,7 @@ baseline (NLM), the FP32 model and its INT8 Q/DQ version, against the 3 T refere
     .venv/bin/python -m benchmarks.quality [--data HELDOUT] [--model ONNX ...] [--max-subjects N]
 
 Each subject is scored as trainer/evaluation.py scores a model: the whole volume, every slice through
-enhance_slices (the node's slice mapping and backend), each candidate volume put on the reference's
+enhance_volume (the edge's slice mapping and backend), each candidate volume put on the reference's
 intensity scale by one linear map of its percentile window (trainer.evaluation.to_reference_scale), then
 lohires_edge.metrics.image_metrics against the 3 T volume. The baseline is trainer.baseline's NLM slice
 by slice (the 64 mT NIfTI is already on the 3 T grid, so its bicubic step is the identity here).
@@ -22,13 +22,13 @@ import numpy as np
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import SEQUENCES, read_contract
 from lohires_edge.errors import LohiresError
-from lohires_edge.inference import enhance_slices
+from lohires_edge.inference import enhance_volume
 from lohires_edge.metrics import image_metrics
 from lohires_edge.models import default_model_path
+from lohires_edge.slice_geometry import volume_slicing
 from trainer.baseline import classical_baseline
 from trainer.evaluation import to_reference_scale
 from trainer.pairs import find_pairs, load_pair
-from trainer.slices import SLICE_AXIS, volume_slices
 
 from benchmarks.inputs import HELDOUT_SEED, int8_model, simulated_data
 from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
@@ -49,15 +49,16 @@ def shipped_models() -> list[Path]:
     return found
 
 
-def score_subject(low: np.ndarray, high: np.ndarray, fp32: OnnxRuntimeBackend,
+def score_subject(low: np.ndarray, high: np.ndarray, affine: np.ndarray, fp32: OnnxRuntimeBackend,
                   int8: OnnxRuntimeBackend) -> dict[str, dict[str, float]]:
     """METRICS of each candidate volume against `high`, on its intensity scale."""
-    slices = volume_slices(low)
+    axis = volume_slicing(affine, fp32.contract.mapping.geometry).axis
     candidates = {
         INPUT: low,
-        BASELINE: np.stack([classical_baseline(s) for s in slices], axis=SLICE_AXIS),
-        FP32: np.stack(enhance_slices(fp32, slices), axis=SLICE_AXIS),
-        INT8: np.stack(enhance_slices(int8, slices), axis=SLICE_AXIS),
+        BASELINE: np.stack([classical_baseline(np.take(low, k, axis=axis)) for k in range(low.shape[axis])],
+                           axis=axis),
+        FP32: enhance_volume(fp32, low, affine),
+        INT8: enhance_volume(int8, low, affine),
     }
     reference = high.astype(np.float64)
     params = fp32.contract.mapping
@@ -101,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         int8 = OnnxRuntimeBackend(int8_model(Path(model), args.work, args.int8_target))
         per_subject = []
         for pair in pairs:
-            low, high, _ = load_pair(pair)
-            per_subject.append(score_subject(low, high, fp32, int8))
+            low, high, image = load_pair(pair)
+            per_subject.append(score_subject(low, high, image.affine, fp32, int8))
             logging.info("%s %s scored", contract.sequence, pair.subject)
         results[contract.sequence] = {"model": contract.model_id, "subjects": [p.subject for p in pairs],
                                       "summary": summarize(per_subject), "per_subject": per_subject}

@@ -1,7 +1,14 @@
 """The model contract: what the edge must know to use a model, carried inside the ONNX file itself.
 
 It lives in the model's `metadata_props` under `lohires.` keys, and an engine manifest copies it, so a
-model is self-describing: no side files and no guessing which sequence, size or normalization it expects.
+model is self-describing: no side files and no guessing which sequence, size, normalization or geometry
+it expects.
+
+Version 2 adds the geometry the model was trained in (`pixel_spacing_mm`, `plane`, `orientation_lps`) and
+requires it; version 1 models, trained before, have none and are still read (the slice mapping then
+stretches the field of view onto the grid, as they were trained). A contract is written as version 2 when
+it has geometry and as version 1 otherwise, so a lohires-edge that predates the geometry refuses a
+version 2 model instead of silently serving it without its geometry.
 """
 
 from __future__ import annotations
@@ -14,14 +21,17 @@ from typing import Mapping
 import onnx
 
 from lohires_edge.errors import LohiresError
+from lohires_edge.slice_geometry import SliceGeometry
 from lohires_edge.slice_mapping import MappingParams
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "2"
+LEGACY_VERSION = "1"  # no geometry keys
 PREFIX = "lohires."
 SEQUENCES = ("T1", "T2", "FLAIR")
 LAYOUTS = ("NHWC", "NCHW")
 _REQUIRED = ("contract_version", "sequence", "input_size", "layout", "channels", "normalization",
              "model_name", "model_version")
+_GEOMETRY = ("pixel_spacing_mm", "plane", "orientation_lps")
 
 
 class ContractError(LohiresError):
@@ -59,8 +69,15 @@ class ModelContract:
     def to_metadata(self) -> dict[str, str]:
         """The contract as `lohires.`-prefixed string properties."""
         props = {f"{PREFIX}{key}": value for key, value in self.extra.items()}
+        geometry = self.mapping.geometry
+        if geometry is not None:
+            props.update({
+                f"{PREFIX}pixel_spacing_mm": json.dumps(list(geometry.pixel_spacing)),
+                f"{PREFIX}plane": geometry.plane or "oblique",
+                f"{PREFIX}orientation_lps": json.dumps(list(geometry.orientation)),
+            })
         props.update({
-            f"{PREFIX}contract_version": CONTRACT_VERSION,
+            f"{PREFIX}contract_version": CONTRACT_VERSION if geometry is not None else LEGACY_VERSION,
             f"{PREFIX}sequence": self.sequence,
             f"{PREFIX}input_size": str(self.mapping.size),
             f"{PREFIX}layout": self.layout,
@@ -86,23 +103,40 @@ class ModelContract:
             names = ", ".join(PREFIX + key for key in missing)
             raise ContractError(f"{source} carries no complete lohires model contract (missing {names}); "
                                 "export it with `lohires-train export`")
-        if ours["contract_version"] != CONTRACT_VERSION:
-            raise ContractError(f"{source} has contract version {ours['contract_version']}, this lohires-edge reads "
-                                f"version {CONTRACT_VERSION}; upgrade lohires-edge or re-export the model")
+        version = ours["contract_version"]
+        if version not in (LEGACY_VERSION, CONTRACT_VERSION):
+            raise ContractError(f"{source} has contract version {version}, this lohires-edge reads versions "
+                                f"{LEGACY_VERSION} and {CONTRACT_VERSION}; upgrade lohires-edge or re-export "
+                                "the model")
+        if version == CONTRACT_VERSION and any(key not in ours for key in _GEOMETRY):
+            names = ", ".join(PREFIX + key for key in _GEOMETRY if key not in ours)
+            raise ContractError(f"{source} has contract version {version} but no {names}; re-export the "
+                                "model")
         try:
             norm = json.loads(ours["normalization"])
             if norm.get("method") != "percentile":
                 raise ValueError(f"normalization method {norm.get('method')!r} is not 'percentile'")
+            geometry = _geometry(ours) if version == CONTRACT_VERSION else None
             mapping = MappingParams(size=int(ours["input_size"]), low_percentile=float(norm["low_percentile"]),
-                                    high_percentile=float(norm["high_percentile"]))
+                                    high_percentile=float(norm["high_percentile"]), geometry=geometry)
             channels = int(ours["channels"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, LohiresError) as exc:
             raise ContractError(f"{source} has a malformed lohires model contract: {exc}") from None
-        known = set(_REQUIRED) | {"training_data"}
+        known = set(_REQUIRED) | set(_GEOMETRY) | {"training_data"}
         return cls(sequence=ours["sequence"], mapping=mapping, model_name=ours["model_name"],
                    model_version=ours["model_version"], layout=ours["layout"], channels=channels,
                    training_data=ours.get("training_data", ""),
                    extra={k: v for k, v in ours.items() if k not in known})
+
+
+def _geometry(ours: Mapping[str, str]) -> SliceGeometry:
+    """The geometry keys as a SliceGeometry; the recorded plane must be the one the orientation gives."""
+    geometry = SliceGeometry(tuple(json.loads(ours["pixel_spacing_mm"])),
+                             tuple(json.loads(ours["orientation_lps"])))
+    plane = geometry.plane or "oblique"
+    if plane != ours["plane"]:
+        raise ValueError(f"plane {ours['plane']!r} does not match orientation_lps (a {plane} plane)")
+    return geometry
 
 
 def write_contract(model: onnx.ModelProto, contract: ModelContract) -> None:

@@ -1,9 +1,11 @@
 """Enhance a whole input: a NIfTI volume into a NIfTI volume, or a DICOM series folder into a derived series.
 
 Both go slice by slice through `enhance_slices` (the slice mapping around the backend, in batches) and
-report per-slice latency. The NIfTI output keeps the input's affine and header (the source grid); the DICOM
-output keeps the model grid (the same field of view at the model's finer pixel size) and is built instance
-by instance by `derive_instance`, exactly as the node builds it.
+report per-slice latency. Each input is one intensity scale: its slices share one percentile window, taken
+over the whole volume or series, so a reformat shows no steps between slices. The NIfTI output keeps the
+input's affine and header (the source grid); the DICOM output keeps the model grid (the same field of view
+at the model's pixel size, in the source's row/column orientation) and is built instance by instance by
+`derive_instance`, exactly as the node builds it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import nibabel as nib
 import numpy as np
@@ -20,8 +22,10 @@ from lohires_edge.atomic_file import atomic_path
 from lohires_edge.backends.base import Backend
 from lohires_edge.dicom.derive import derive_instance
 from lohires_edge.errors import LohiresError
-from lohires_edge.inference import enhance_slices
-from lohires_edge.volumes import SLICE_AXIS, is_nifti, load_nifti, nifti_slices, read_dicom_series, volume_array
+from lohires_edge.inference import enhance_slices, enhance_volume
+from lohires_edge.slice_geometry import check_plane, volume_slicing
+from lohires_edge.slice_mapping import intensity_window
+from lohires_edge.volumes import is_nifti, load_nifti, read_dicom_series, volume_array
 
 Progress = Callable[[int, int], None]  # (slices done, slices in all), called at the start and after each batch
 
@@ -54,13 +58,14 @@ def enhance_nifti(backend: Backend, source: Path, output: Path, batch_size: int 
         raise LohiresError(f"output {output} must be a NIfTI file name (.nii or .nii.gz) for a NIfTI input")
     image = load_nifti(source)
     data = volume_array(image)
-    enhanced, seconds = _enhance_timed(backend, nifti_slices(data), batch_size, progress, grid="source")
-    volume = np.stack(enhanced, axis=SLICE_AXIS).reshape(image.shape)
-    result = image.__class__(volume, image.affine, image.header)
+    count = data.shape[volume_slicing(image.affine, backend.contract.mapping.geometry).axis]
+    volume, seconds = _timed(
+        lambda on_batch: enhance_volume(backend, data, image.affine, batch_size, on_batch), count, progress)
+    result = image.__class__(volume.reshape(image.shape), image.affine, image.header)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output, suffix="".join(output.suffixes[-2:])) as tmp:
         nib.save(result, tmp)
-    return EnhanceReport(len(enhanced), seconds)
+    return EnhanceReport(count, seconds)
 
 
 def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_size: int = 8,
@@ -70,7 +75,13 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
         raise LohiresError(f"output {output} exists and is not an empty folder; give a new folder for the "
                            "derived series")
     series = read_dicom_series(source)
-    enhanced, seconds = _enhance_timed(backend, [s.pixels for s in series], batch_size, progress, grid="model")
+    model = backend.contract.mapping.geometry
+    for item in series if model is not None else []:  # refuse before any work (and progress bar) starts
+        check_plane(item.image.geometry, model)
+    window = intensity_window(np.concatenate([s.pixels.ravel() for s in series]), backend.contract.mapping)
+    enhanced, seconds = _timed(lambda on_batch: enhance_slices(backend, [s.image for s in series], batch_size,
+                                                               on_batch, grid="model", window=window),
+                               len(series), progress)
     output.mkdir(parents=True, exist_ok=True)
     for item, pixels in zip(series, enhanced):
         target = output / item.path.relative_to(source)
@@ -84,18 +95,22 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
     return EnhanceReport(len(enhanced), seconds)
 
 
-def _enhance_timed(backend: Backend, slices: list[np.ndarray], batch_size: int,
-                   progress: Progress | None, grid: str) -> tuple[list[np.ndarray], float]:
+Result = TypeVar("Result")
+
+
+def _timed(enhance: Callable[[Callable[[int], None]], Result], total: int,
+           progress: Progress | None) -> tuple[Result, float]:
+    """Run `enhance(on_batch)`, reporting progress over `total` slices; return its result and the seconds."""
     done = 0
 
     def on_batch(count: int) -> None:
         nonlocal done
         done += count
         if progress:
-            progress(done, len(slices))
+            progress(done, total)
 
     if progress:
-        progress(0, len(slices))
+        progress(0, total)
     started = time.perf_counter()
-    enhanced = enhance_slices(backend, slices, batch_size, on_batch, grid)
-    return enhanced, time.perf_counter() - started
+    result = enhance(on_batch)
+    return result, time.perf_counter() - started

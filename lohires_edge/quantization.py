@@ -29,7 +29,7 @@ from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import load_onnx, read_contract, write_contract
 from lohires_edge.engine_store import file_sha256
 from lohires_edge.errors import LohiresError
-from lohires_edge.slice_mapping import to_model_batch
+from lohires_edge.slice_mapping import AnySlice, to_model_batch
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,13 @@ class SliceReader(CalibrationDataReader):
         self._next = 0
 
 
-def quantize_model(model: Path, output: Path, calibration: Sequence[np.ndarray], holdout: Sequence[np.ndarray],
+def quantize_model(model: Path, output: Path, calibration: Sequence[AnySlice], holdout: Sequence[AnySlice],
                    method: str = "entropy", max_ssim_drop: float = DEFAULT_MAX_SSIM_DROP,
                    min_psnr: float = DEFAULT_MIN_PSNR, target: str = "tensorrt") -> Agreement:
     """Write the Q/DQ INT8 version of `model` to `output` if it agrees with FP32 on `holdout` well enough.
 
-    `calibration` and `holdout` are raw 2D slices (any dtype and shape); both go through the slice mapping.
+    `calibration` and `holdout` are raw 2D slices (any dtype and shape, with their geometry where known, as
+    `volumes.sample_slices` gives them); both go through the slice mapping.
     `target` is "tensorrt" (for build-engine) or "onnxruntime" (for the CPU backend); see TARGETS.
     """
     if target not in TARGETS:

@@ -1,8 +1,9 @@
 """Input volumes for the edge: a NIfTI file, a folder of NIfTI files, or a folder holding one DICOM series.
 
-Slices are axial, along the volume's third axis (as the trainer slices its data). DICOM instances are read
-with pydicom and decoded by `lohires_edge.dicom.decode.read_mr_slice`, the node's own reader, so `enhance`
-accepts exactly what the node accepts. File names come from the file system, never from dataset values.
+A NIfTI volume is sliced along the voxel axis in the model's plane, chosen from its affine
+(`slice_geometry.volume_slicing`, the trainer's own rule). DICOM instances are read with pydicom, decoded by
+`read_mr_slice` and placed by `read_slice_geometry`, the node's own readers, so `enhance` accepts exactly what
+the node accepts. File names come from the file system, never from dataset values.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import MRImageStorage
 
 from lohires_edge.dicom.decode import read_mr_slice
+from lohires_edge.dicom.geometry import read_slice_geometry
 from lohires_edge.errors import LohiresError
+from lohires_edge.slice_geometry import SliceGeometry, volume_slicing
+from lohires_edge.slice_mapping import SliceImage, volume_slices
 
-SLICE_AXIS = 2
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 LOW_FIELD_DIR = "Low_field"  # the seed's dataset layout: calibrate on the 64 mT inputs, not the 3 T targets
 
@@ -54,15 +57,20 @@ def volume_array(image: nib.spatialimages.SpatialImage) -> np.ndarray:
     return data[..., np.newaxis] if data.ndim == 2 else data
 
 
-def nifti_slices(data: np.ndarray) -> list[np.ndarray]:
-    return [data[:, :, k] for k in range(data.shape[SLICE_AXIS])]
+def nifti_slices(image: nib.spatialimages.SpatialImage, model: SliceGeometry | None) -> list[SliceImage]:
+    """The slices of a NIfTI image in the model's plane, each with its geometry from the affine."""
+    return volume_slices(volume_array(image), volume_slicing(image.affine, model))
 
 
 @dataclass(frozen=True)
 class DicomSlice:
     path: Path
     dataset: Dataset
-    pixels: np.ndarray  # stored values, as read_mr_slice returns them
+    image: SliceImage  # stored values (as read_mr_slice returns them) and their geometry
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return self.image.pixels
 
 
 def read_dicom_series(folder: Path) -> list[DicomSlice]:
@@ -88,7 +96,7 @@ def read_dicom_series(folder: Path) -> list[DicomSlice]:
     slices = []
     for path, ds in datasets:
         try:
-            slices.append(DicomSlice(path, ds, read_mr_slice(ds)))
+            slices.append(DicomSlice(path, ds, SliceImage(read_mr_slice(ds), read_slice_geometry(ds))))
         except LohiresError as exc:
             raise VolumeError(f"{path.relative_to(folder)}: {exc}") from None
     return slices
@@ -108,15 +116,16 @@ def _slice_order(path: Path, ds: Dataset) -> tuple[float, float]:
                           f"({exc}); fix or remove that file") from None
 
 
-def sample_slices(source: Path, count: int, holdout: int = 0, seed: int = 0,
-                  sequence: str | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def sample_slices(source: Path, count: int, holdout: int = 0, seed: int = 0, sequence: str | None = None,
+                  model: SliceGeometry | None = None) -> tuple[list[SliceImage], list[SliceImage]]:
     """`count` calibration slices and `holdout` other slices, drawn at random (fixed seed) from `source`.
 
     `source` is a NIfTI file, a folder of NIfTI files (its Low_field/ subfolder when it has one; only the
-    `*_<sequence>.nii[.gz]` files when there are such), or a folder holding one DICOM series. Constant
-    slices (empty background) carry no information and are skipped.
+    `*_<sequence>.nii[.gz]` files when there are such), or a folder holding one DICOM series. NIfTI volumes
+    are sliced in the plane of `model` (the model's geometry; None: along the third axis). Constant slices
+    (empty background) carry no information and are skipped.
     """
-    slices = [s for s in _all_slices(Path(source), sequence) if np.ptp(s) > 0]
+    slices = [s for s in _all_slices(Path(source), sequence, model) if np.ptp(s.pixels) > 0]
     wanted = count + holdout
     if len(slices) < wanted:
         raise VolumeError(f"{source} has {len(slices)} usable slices, {count} for calibration + {holdout} held out "
@@ -126,9 +135,9 @@ def sample_slices(source: Path, count: int, holdout: int = 0, seed: int = 0,
     return chosen[:count], chosen[count:]
 
 
-def _all_slices(source: Path, sequence: str | None) -> list[np.ndarray]:
+def _all_slices(source: Path, sequence: str | None, model: SliceGeometry | None) -> list[SliceImage]:
     if source.is_file():
-        return nifti_slices(volume_array(load_nifti(source)))
+        return nifti_slices(load_nifti(source), model)
     if not source.is_dir():
         raise VolumeError(f"{source} does not exist; give a NIfTI file or a folder")
     folder = source / LOW_FIELD_DIR if (source / LOW_FIELD_DIR).is_dir() else source
@@ -136,5 +145,5 @@ def _all_slices(source: Path, sequence: str | None) -> list[np.ndarray]:
     of_sequence = [p for p in files if sequence and p.name.split(".")[0].endswith(f"_{sequence}")]
     files = of_sequence or files
     if files:
-        return [s for path in files for s in nifti_slices(volume_array(load_nifti(path)))]
-    return [s.pixels for s in read_dicom_series(folder)]
+        return [s for path in files for s in nifti_slices(load_nifti(path), model)]
+    return [s.image for s in read_dicom_series(folder)]

@@ -1,7 +1,10 @@
+import json
+
 import onnx
 import pytest
 
 from lohires_edge.contract import PREFIX, ContractError, ModelContract, read_contract, write_contract
+from lohires_edge.slice_geometry import SliceGeometry
 from lohires_edge.slice_mapping import MappingParams
 from tests.conftest import TINY_SIZE, tiny_contract
 
@@ -28,6 +31,7 @@ def test_missing_keys_are_named():
     ("lohires.input_size", "big", "malformed"),
     ("lohires.normalization", "{not json", "malformed"),
     ("lohires.contract_version", "9", "contract version 9"),
+    ("lohires.contract_version", "2", "no lohires.pixel_spacing_mm, lohires.plane, lohires.orientation_lps"),
 ])
 def test_malformed_values_are_refused(key, value, message):
     props = tiny_contract().to_metadata()
@@ -58,3 +62,41 @@ def test_a_file_that_is_not_onnx_is_a_contract_error(tmp_path):
     bogus.write_bytes(b"\x00not a protobuf at all\xff" * 10)
     with pytest.raises(ContractError, match="not a readable ONNX model"):
         read_contract(bogus)
+
+
+AXIAL = SliceGeometry((1.0, 0.9), (1.0, 0.0, 0.0, 0.0, 1.0, 0.0))
+
+
+def test_geometry_is_recorded_under_its_own_keys_and_makes_the_contract_version_2():
+    contract = ModelContract(sequence="T1", mapping=MappingParams(size=224, geometry=AXIAL), model_name="m",
+                             model_version="2")
+    props = contract.to_metadata()
+    assert props["lohires.contract_version"] == "2"
+    assert json.loads(props["lohires.pixel_spacing_mm"]) == [1.0, 0.9]
+    assert props["lohires.plane"] == "axial"
+    assert json.loads(props["lohires.orientation_lps"]) == [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    assert ModelContract.from_metadata(props) == contract
+
+
+def test_a_contract_without_geometry_stays_version_1_and_is_still_read():
+    props = tiny_contract().to_metadata()
+    assert props["lohires.contract_version"] == "1" and "lohires.plane" not in props
+    assert ModelContract.from_metadata(props).mapping.geometry is None
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"lohires.plane": None}, "no lohires.plane"),
+    ({"lohires.plane": "coronal"}, "plane 'coronal' does not match"),
+    ({"lohires.pixel_spacing_mm": "[1.0, -1.0]"}, "positive"),
+    ({"lohires.orientation_lps": "[1, 0, 0, 1, 0, 0]"}, "orthogonal"),
+])
+def test_malformed_geometry_is_refused(change, message):
+    props = ModelContract(sequence="T1", mapping=MappingParams(size=224, geometry=AXIAL), model_name="m",
+                          model_version="2").to_metadata()
+    for key, value in change.items():
+        if value is None:
+            del props[key]
+        else:
+            props[key] = value
+    with pytest.raises(ContractError, match=message):
+        ModelContract.from_metadata(props)

@@ -14,7 +14,7 @@ def test_enhanced_slices_keep_shape_and_dtype_and_equal_the_model_output(tiny_mo
     for src, out in zip(slices, enhanced):
         assert out.shape == src.shape and out.dtype == src.dtype
         mapped, state = to_model(src, backend.contract.mapping)
-        expected = from_model(backend.run(mapped[None])[0], state)
+        expected = from_model(backend.run(mapped), state)  # mapped: the slice's tiles (one here)
         np.testing.assert_allclose(out.astype(float), expected.astype(float), atol=1)
 
 

@@ -1,7 +1,8 @@
 """Per-subject evaluation of a model on paired volumes, in the high-field intensity scale.
 
-Every slice of the 64 mT volume goes through `enhance_slices` (the slice mapping and a backend, as the edge
-serves it), the slices are stacked back into a volume, and the volume is compared with the 3 T reference.
+The 64 mT volume goes through `enhance_volume` (sliced in the model's plane, one intensity window for the
+volume, the slice mapping and a backend: what `enhance` serves), and the enhanced volume, on the input's own
+voxel grid, is compared with the 3 T reference.
 The enhanced volume comes back in the 64 mT input's intensities (that is what the slice mapping's inverse
 gives), so it, and the untouched input for the baseline, are put on the reference's scale by one linear map
 per volume: its percentile window onto the reference's (the mapping's percentiles). A linear map cannot
@@ -19,11 +20,10 @@ import nibabel as nib
 import numpy as np
 
 from lohires_edge.backends.base import Backend
-from lohires_edge.inference import enhance_slices
+from lohires_edge.inference import enhance_volume
 from lohires_edge.metrics import IMAGE_METRICS, MEDICAL_METRICS, image_metrics, medical_metrics
 from lohires_edge.slice_mapping import MappingParams
 from trainer.pairs import Pair, load_pair
-from trainer.slices import SLICE_AXIS, volume_slices
 
 ENHANCED, INPUT, REFERENCE = "enhanced", "input", "reference"
 
@@ -47,7 +47,7 @@ def to_reference_scale(volume: np.ndarray, reference: np.ndarray, params: Mappin
 def evaluate_subject(backend: Backend, pair: Pair, outputs: Path | None = None,
                      on_batch: Callable[[int], None] | None = None) -> SubjectResult:
     low, high, high_image = load_pair(pair)
-    enhanced = np.stack(enhance_slices(backend, volume_slices(low), on_batch=on_batch), axis=SLICE_AXIS)
+    enhanced = enhance_volume(backend, low, high_image.affine, on_batch=on_batch)
     params = backend.contract.mapping
     volumes = {ENHANCED: to_reference_scale(enhanced, high, params),
                INPUT: to_reference_scale(low, high, params)}

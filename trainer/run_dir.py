@@ -39,7 +39,7 @@ class RunConfig:
 
     sequence: str
     generator: dict[str, int]
-    mapping: dict[str, float]
+    mapping: dict[str, Any]  # MappingParams.to_dict(): grid, percentiles and the training geometry
     discriminator_filters: int
     losses: dict[str, float]
     learning_rate: float
@@ -53,7 +53,7 @@ class RunConfig:
 
     @property
     def mapping_params(self) -> MappingParams:
-        return MappingParams(**self.mapping)
+        return MappingParams.from_dict(self.mapping)
 
     def training_data(self) -> str:
         """One line for the model contract: which data, how many subjects and at what size."""

@@ -7,6 +7,7 @@ full state (for --resume) and TensorBoard scalars and sample images.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from trainer.losses import LossWeights, discriminator_loss, generator_loss
 from trainer.models import GeneratorConfig, build_discriminator, build_generator
 from trainer.pairs import DataError, check_grids, find_pairs, split_subjects
 from trainer.run_dir import RunConfig, RunDir, RunError
-from trainer.slices import training_slices
+from trainer.slices import training_geometry, training_slices
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,8 @@ def _new_config(run: RunDir, request: FitRequest, chief: bool) -> RunConfig:
     check_grids(pairs)
     train, val = split_subjects(pairs, VALIDATION_FRACTION, request.seed)
     return RunConfig(sequence=request.sequence, generator=request.generator.to_dict(),
-                     mapping=vars(request.mapping).copy(),
+                     mapping=dataclasses.replace(request.mapping,
+                                                 geometry=training_geometry(pairs)).to_dict(),
                      discriminator_filters=request.discriminator_filters,
                      losses=request.losses.to_dict(), learning_rate=request.learning_rate,
                      batch_size=request.batch_size, seed=request.seed, data=str(Path(request.data).resolve()),

@@ -39,7 +39,9 @@ def command(model: Path, precision: str, calib: Path | None, max_batch: int, eng
         raise click.UsageError("an int8 engine from a plain FP32 model needs --calib DATA (or quantize it first)")
     if calib is not None:
         count = calib_slices if needs_quantizing else 0
-        calibration, check = sample_slices(calib, count, CHECK_SLICES, sequence=read_contract(model).sequence)
+        contract = read_contract(model)
+        calibration, check = sample_slices(calib, count, CHECK_SLICES, sequence=contract.sequence,
+                                           model=contract.mapping.geometry)
         checked_on = f"{len(check)} slices of {calib.name}"
     else:
         calibration, check = [], phantom_slices(CHECK_SLICES)

@@ -37,7 +37,9 @@ calib_slices_option = click.option("--calib-slices", type=click.IntRange(1), def
 def command(model: Path, calib: Path, output: Path, calib_slices: int, holdout_slices: int, method: str,
             max_ssim_drop: float, min_psnr: float, target: str, seed: int) -> None:
     """Quantize MODEL to INT8 with calibration slices from --calib."""
-    calibration, holdout = sample_slices(calib, calib_slices, holdout_slices, seed, read_contract(model).sequence)
+    contract = read_contract(model)
+    calibration, holdout = sample_slices(calib, calib_slices, holdout_slices, seed, contract.sequence,
+                                         contract.mapping.geometry)
     agreement = quantize_model(model, output, calibration, holdout, method, max_ssim_drop, min_psnr, target)
     click.echo(f"wrote {output}: INT8 vs FP32 on {agreement.slices} held-out slices: PSNR {agreement.psnr_mean:.2f} dB "
                f"(min {agreement.psnr_min:.2f}), SSIM {agreement.ssim_mean:.4f} (min {agreement.ssim_min:.4f}), "

@@ -3,13 +3,15 @@
 Both `enhance` and the DICOM node call `derive_instance`, so a series enhanced on the command line and
 one enhanced by the node are the same DICOM, with the same UIDs.
 
-Geometry: `pixels` must cover the source's field of view, on any matrix. The node and `enhance` both pass
-the slice mapping's model-grid output (`grid="model"`: the source field of view at the model's pixel size);
-the source matrix itself is accepted too. `_regrid` keeps the field of view: PixelSpacing scales by
-source/new matrix size per axis, ImagePositionPatient moves to the centre of the new first pixel,
-ImageOrientationPatient is kept. For the source matrix nothing changes. On the model grid the slice
-mapping rounds the crop of the shorter axis to whole model pixels, so there the field of view is exact
-to within half a model pixel. Overlay planes are redrawn on the new matrix (`overlays.py`).
+Geometry: `pixels` must cover the source's field of view, in the source's row/column orientation, on
+any matrix. The node and `enhance` both pass the slice mapping's model-grid output (`grid="model"`); its
+matrix and pixel spacing come from `slice_mapping.model_grid`, the mapping's own rule, so PixelSpacing is
+exactly the model's pixel size (rows and columns swapped if the model's axes are turned relative to the
+source's). Any other matrix keeps the field of view: PixelSpacing scales by source/new matrix size per
+axis. Either way the new grid is centred on the source's (so is the mapping's), ImagePositionPatient
+moves to the centre of the new first pixel, and ImageOrientationPatient and FrameOfReferenceUID are kept:
+the derived series overlays its source in a viewer. For the source matrix nothing changes. Overlay planes
+are redrawn on the new matrix (`overlays.py`).
 
 Encoding: the derived instance is always Explicit VR Little Endian. A big-endian source is converted
 here (`_little_endian_values`), so a scanner that sends Explicit VR Big Endian gets its series back.
@@ -34,9 +36,10 @@ from pydicom.valuerep import DS, VR
 
 from lohires_edge import __version__
 from lohires_edge.contract import ModelContract
+from lohires_edge.dicom.geometry import read_slice_geometry
 from lohires_edge.dicom.overlays import regrid_overlays
 from lohires_edge.dicom.uids import derived_uid, require_valid_uid
-from lohires_edge.slice_mapping import intensity_window
+from lohires_edge.slice_mapping import MappingParams, intensity_window, model_grid
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +103,7 @@ def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract
     ds.ContributingEquipmentSequence = Sequence([
         *source.get("ContributingEquipmentSequence", []), _contribution(contract, now)])
 
-    _regrid(source, values.shape, ds)
+    _regrid(source, values.shape, contract.mapping, ds)
     stored = _as_16_bit(values)
     ds.set_pixel_data(stored, str(source.get("PhotometricInterpretation", "MONOCHROME2")), 16,
                       generate_instance_uid=False)
@@ -165,22 +168,28 @@ def _contribution(contract: ModelContract, now: datetime) -> Dataset:
     return item
 
 
-def _regrid(source: Dataset, shape: tuple[int, int], ds: Dataset) -> None:
-    """Keep the source's field of view on a `shape` matrix (a no-op for the source's own matrix)."""
-    rows, cols = shape
-    src_rows, src_cols = int(source.Rows), int(source.Columns)
-    if (rows, cols) == (src_rows, src_cols) or "PixelSpacing" not in source:
+def _regrid(source: Dataset, shape: tuple[int, int], mapping: MappingParams, ds: Dataset) -> None:
+    """Put a `shape` matrix over the source's field of view (a no-op for the source's own matrix)."""
+    src_shape = (int(source.Rows), int(source.Columns))
+    if "PixelSpacing" not in source:
         return
-    row_spacing, col_spacing = (float(v) for v in source.PixelSpacing)  # between rows, between columns
-    new_row, new_col = row_spacing * src_rows / rows, col_spacing * src_cols / cols
-    ds.PixelSpacing = [DS(new_row, auto_format=True), DS(new_col, auto_format=True)]
-    if "ImagePositionPatient" in source and "ImageOrientationPatient" in source:
-        orientation = np.asarray([float(v) for v in source.ImageOrientationPatient])
-        along_row, along_col = orientation[:3], orientation[3:]  # direction of increasing column, row index
+    geometry = read_slice_geometry(source)
+    grid_shape, spacing = model_grid(src_shape, geometry, mapping)
+    if tuple(shape) != grid_shape:  # the model grid first: it may match the source matrix at another spacing
+        if tuple(shape) == src_shape:
+            return
+        spacing = tuple(s * n / m for s, n, m in zip(geometry.pixel_spacing, src_shape, shape))
+    ds.PixelSpacing = [DS(v, auto_format=True) for v in spacing]
+    if "ImagePositionPatient" in source:
+        # Both grids share their centre; step from the source's first pixel to it, then back on the new grid.
         first = np.asarray([float(v) for v in source.ImagePositionPatient])
-        corner = first - 0.5 * col_spacing * along_row - 0.5 * row_spacing * along_col
-        centre = corner + 0.5 * new_col * along_row + 0.5 * new_row * along_col
-        ds.ImagePositionPatient = [DS(float(v), auto_format=True) for v in centre]
+        along_col, along_row = geometry.column_direction, geometry.row_direction
+        old_row, old_col = geometry.pixel_spacing
+        centre = (first + (src_shape[0] - 1) / 2 * old_row * along_row
+                  + (src_shape[1] - 1) / 2 * old_col * along_col)
+        new_first = (centre - (shape[0] - 1) / 2 * spacing[0] * along_row
+                     - (shape[1] - 1) / 2 * spacing[1] * along_col)
+        ds.ImagePositionPatient = [DS(float(v), auto_format=True) for v in new_first]
 
 
 def _as_16_bit(values: np.ndarray) -> np.ndarray:

@@ -18,14 +18,15 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from lohires_edge.backends.base import Backend
-from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.derive import derive_instance
+from lohires_edge.dicom.geometry import read_placed_slice
 from lohires_edge.inference import enhance_slices
 from lohires_edge.node.config import QaConfig
 from lohires_edge.node.qa import field_strength_problem
 from lohires_edge.node.routing import route
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
+from lohires_edge.slice_geometry import PlaneMismatch
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 # than shrinking back to the coarse 64 mT matrix: the "PixelSpacing of the model grid".
 OUTPUT_GRID = "model"
 NO_MODEL = "no model for the series"  # the metrics label of every routing reason (those name sequences)
+PLANE_MISMATCH = "not in the model's plane"  # the metrics label of a slice the geometry step refuses
 
 
 class Worker:
@@ -63,7 +65,11 @@ class Worker:
                 self._pass_over(path, ds, field_problem or NO_MODEL, field_problem or decision.reason)
                 return
             backend = self.backends[decision.sequence]
-            (enhanced,) = enhance_slices(backend, [read_mr_slice(ds)], grid=OUTPUT_GRID)
+            try:
+                (enhanced,) = enhance_slices(backend, [read_placed_slice(ds)], grid=OUTPUT_GRID)
+            except PlaneMismatch as exc:  # e.g. a sagittal series for an axial model: not for this model
+                self._pass_over(path, ds, PLANE_MISMATCH, str(exc))
+                return
             derived = derive_instance(ds, enhanced, backend.contract)
             buffer = BytesIO()  # encoding belongs here: a dataset pydicom reads may still be unwritable
             derived.save_as(buffer, enforce_file_format=True)

@@ -10,7 +10,9 @@ import pytest
 from lohires_edge.engine_store import (EngineStoreError, Manifest, Platform, check_platform, engine_stem,
                                        file_sha256, find_engine, read_manifest, write_engine)
 from lohires_edge.errors import LohiresError
+from lohires_edge.slice_mapping import MappingParams
 from tests.conftest import tiny_contract
+from tests.edge.geometry_models import AXIAL_1MM
 
 ORIN = Platform(tensorrt_version="10.3.0", gpu_name="Orin (nvgpu)", compute_capability="8.7", cuda_version="12.6")
 SHA = "ab" * 32
@@ -26,6 +28,13 @@ def manifest(**changes) -> Manifest:
 def test_manifest_round_trips_through_json():
     original = manifest()
     assert Manifest.from_json(original.to_json()) == original
+
+
+def test_manifest_copies_the_training_geometry():
+    contract = dataclasses.replace(tiny_contract(), mapping=MappingParams(size=224, geometry=AXIAL_1MM))
+    original = manifest(contract=contract)
+    assert json.loads(original.to_json())["contract"]["lohires.plane"] == "axial"
+    assert Manifest.from_json(original.to_json()).contract.mapping.geometry == AXIAL_1MM
 
 
 def test_engine_name_carries_model_hash_precision_gpu_and_tensorrt():

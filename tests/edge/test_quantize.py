@@ -91,7 +91,7 @@ def test_sampling_skips_empty_slices_and_other_sequences(tmp_path):
     write_nifti(tmp_path / "POCEMR000_T2.nii.gz", phantom_volume(slices=40))
     calibration, holdout = sample_slices(tmp_path, 3, 1, sequence="T1")
     assert len(calibration) == 3 and len(holdout) == 1
-    assert all(np.ptp(s) > 0 for s in calibration + holdout)
+    assert all(np.ptp(s.pixels) > 0 for s in calibration + holdout)
     with pytest.raises(VolumeError, match="has 4 usable slices"):
         sample_slices(tmp_path, 4, 1, sequence="T1")
 

@@ -13,6 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
+from lohires_edge.slice_geometry import SliceGeometry
 from trainer.cli import main
 from trainer.run_dir import RunDir
 from trainer.training import rebuild_generator
@@ -38,6 +39,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_fit_writes_a_complete_run(run: Path) -> None:
     config = json.loads((run / "run.json").read_text())
     assert config["sequence"] == "T1" and config["mapping"]["size"] == 32
+    # The training data's geometry, read from its affine (RAS diagonal, 1.5 mm in-plane): the model's.
+    assert config["mapping"]["geometry"] == {"pixel_spacing": [1.5, 1.5], "orientation": [0, -1, 0, -1, 0, 0]}
     assert config["generator"]["base_filters"] == 4
     assert len(config["validation_subjects"]) == 1 and len(config["train_subjects"]) == 3
     assert not set(config["train_subjects"]) & set(config["validation_subjects"])
@@ -59,6 +62,8 @@ def test_export_writes_the_contract_and_matches_tensorflow(run: Path, tmp_path: 
     assert "max |ONNX - TensorFlow|" in result.output
     contract = read_contract(onnx_path)
     assert contract.sequence == "T1" and contract.input_size == 32 and contract.layout == "NCHW"
+    assert contract.mapping.geometry == SliceGeometry((1.5, 1.5), (0, -1, 0, -1, 0, 0))
+    assert contract.to_metadata()["lohires.plane"] == "axial"
     assert "3 training / 1 validation subjects" in contract.training_data
     assert json.loads(contract.extra["generator"])["base_filters"] == 4
     assert contract.model_name == "lohiresgan" and contract.model_version.startswith("0.1.0+")

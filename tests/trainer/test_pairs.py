@@ -9,10 +9,11 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from lohires_edge.slice_mapping import MappingParams, intensity_window, to_model
+from lohires_edge.slice_geometry import volume_slicing
+from lohires_edge.slice_mapping import MappingParams, intensity_window, to_model, volume_slices
 from tests.trainer.conftest import SHAPE, write_pairs
 from trainer.pairs import DataError, check_grids, find_pairs, load_pair, split_subjects
-from trainer.slices import anatomy_slices, training_slices, volume_slices
+from trainer.slices import anatomy_slices, training_geometry, training_slices
 
 
 def test_pairs_are_matched_by_subject_and_sequence(pairs_dir: Path) -> None:
@@ -65,39 +66,44 @@ def test_split_is_by_subject_disjoint_and_seeded(tmp_path: Path) -> None:
 
 def test_every_slice_with_anatomy_is_used_and_empty_ones_are_not(pairs_dir: Path) -> None:
     low, high, _ = load_pair(find_pairs(pairs_dir, "T1")[0])
-    assert list(anatomy_slices(high)) == list(range(1, SHAPE[2] - 1))
-    assert len(anatomy_slices(np.zeros(SHAPE))) == 0
+    assert list(anatomy_slices(high, axis=2)) == list(range(1, SHAPE[2] - 1))
+    assert len(anatomy_slices(np.zeros(SHAPE), axis=2)) == 0
 
 
-def test_training_slices_go_through_the_shared_mapping_under_both_window_rules(pairs_dir: Path) -> None:
+def test_training_slices_go_through_the_shared_mapping(pairs_dir: Path) -> None:
     pairs = find_pairs(pairs_dir, "T1")[:2]
-    params = MappingParams(size=SHAPE[0])  # slices at the grid's size: neither padded nor cropped
-    inputs, targets = training_slices(pairs, params)
-    count = SHAPE[2] - 2  # anatomy slices per volume
-    assert inputs.shape == targets.shape == (2 * 2 * count, SHAPE[0], SHAPE[0])
-    low, high, _ = load_pair(pairs[1])
-    keep = anatomy_slices(high)
-    first = 2 * count  # the second subject's slices follow the first's, volume windows then slice windows
-    volume_window = intensity_window(low, params)
-    np.testing.assert_array_equal(inputs[first], to_model(volume_slices(low, keep)[0], params, volume_window)[0])
-    np.testing.assert_array_equal(targets[first + 3],
-                                  to_model(volume_slices(high, keep)[3], params, intensity_window(high, params))[0])
-    np.testing.assert_array_equal(inputs[first + count + 2], to_model(volume_slices(low, keep)[2], params)[0])
-    assert not np.array_equal(inputs[first], inputs[first + count])  # the two rules differ
+    params = MappingParams(size=32, geometry=training_geometry(pairs))
+    inputs, targets = training_slices(pairs, params, windows=("volume",))
+    assert inputs.shape == targets.shape == (2 * (SHAPE[2] - 2), 32, 32)
+    low, high, image = load_pair(pairs[1])
+    slicing = volume_slicing(image.affine, params.geometry)
+    keep = anatomy_slices(high, slicing.axis)
+    first = SHAPE[2] - 2  # the second subject's slices follow the first's
+    # Each slice with its geometry, windowed on its own volume, as `enhance` maps a volume.
+    for volume, mapped, k in ((low, inputs, 0), (high, targets, 3)):
+        window = intensity_window(volume, params)
+        expected, _ = to_model(volume_slices(volume, slicing, keep)[k], params, window)
+        np.testing.assert_array_equal(mapped[first + k], expected[0])
 
 
-def test_training_slices_are_padded_or_cropped_to_the_grid_never_resized(pairs_dir: Path) -> None:
+def test_training_slices_come_under_both_window_rules_by_default(pairs_dir: Path) -> None:
     pairs = find_pairs(pairs_dir, "T1")[:1]
-    low, high, _ = load_pair(pairs[0])
-    keep = anatomy_slices(high)
-    for size in (SHAPE[0] + 6, SHAPE[0] - 4):
-        params = MappingParams(size=size)
-        inputs, _ = training_slices(pairs, params, windows=("volume",))
-        mapped, _ = to_model(volume_slices(low, keep)[0], MappingParams(size=SHAPE[0]), intensity_window(low, params))
-        if size > SHAPE[0]:
-            np.testing.assert_array_equal(inputs[0][3:3 + SHAPE[0], 3:3 + SHAPE[1]], mapped)
-        else:
-            np.testing.assert_array_equal(inputs[0], mapped[2:2 + size, 2:2 + size])
+    params = MappingParams(size=32, geometry=training_geometry(pairs))
+    inputs, _ = training_slices(pairs, params)
+    count = SHAPE[2] - 2
+    assert len(inputs) == 2 * count  # the volume's window, then each slice's own (as the node maps)
+    low, high, image = load_pair(pairs[0])
+    slicing = volume_slicing(image.affine, params.geometry)
+    own, _ = to_model(volume_slices(low, slicing, anatomy_slices(high, slicing.axis))[2], params)
+    np.testing.assert_array_equal(inputs[count + 2], own[0])
+    assert not np.array_equal(inputs[2], inputs[count + 2])
+
+
+def test_the_training_geometry_is_read_from_the_affine(pairs_dir: Path) -> None:
+    geometry = training_geometry(find_pairs(pairs_dir, "T1"))  # RAS diagonal affine, 1.5 x 1.5 x 5 mm
+    assert geometry.pixel_spacing == (1.5, 1.5) and geometry.plane == "axial"
+    # Rows run along the first voxel axis (right in RAS, -x in LPS), columns along the second (-y).
+    assert geometry.orientation == (0.0, -1.0, 0.0, -1.0, 0.0, 0.0)
 
 
 def test_an_unreadable_volume_is_named(pairs_dir: Path) -> None:
