@@ -1,9 +1,10 @@
 """Enhance a whole input: a NIfTI volume into a NIfTI volume, or a DICOM series folder into a derived series.
 
 Both go slice by slice through `enhance_slices` (the slice mapping around the backend, in batches) and
-report per-slice latency. The NIfTI output keeps the input's affine and header (the source grid); the DICOM
-output keeps the model grid (the same field of view at the model's finer pixel size) and is built instance
-by instance by `derive_instance`, exactly as the node builds it.
+report per-slice latency and each slice's fidelity to its input (`lohires_edge.fidelity`). The NIfTI
+output keeps the input's affine and header (the source grid); the DICOM output keeps the model grid (the
+same field of view at the model's finer pixel size) and is built instance by instance by `derive_instance`,
+exactly as the node builds it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from lohires_edge.atomic_file import atomic_path
 from lohires_edge.backends.base import Backend
 from lohires_edge.dicom.derive import derive_instance
 from lohires_edge.errors import LohiresError
+from lohires_edge.fidelity import VolumeFidelity, dicom_pixel_mm, slice_scores
 from lohires_edge.inference import enhance_slices
 from lohires_edge.volumes import SLICE_AXIS, is_nifti, load_nifti, nifti_slices, read_dicom_series, volume_array
 
@@ -30,6 +32,7 @@ Progress = Callable[[int, int], None]  # (slices done, slices in all), called at
 class EnhanceReport:
     slices: int
     seconds: float  # model and slice mapping only, not reading or writing files
+    fidelity: VolumeFidelity  # each output slice against its input slice
 
     @property
     def ms_per_slice(self) -> float:
@@ -54,13 +57,18 @@ def enhance_nifti(backend: Backend, source: Path, output: Path, batch_size: int 
         raise LohiresError(f"output {output} must be a NIfTI file name (.nii or .nii.gz) for a NIfTI input")
     image = load_nifti(source)
     data = volume_array(image)
-    enhanced, seconds = _enhance_timed(backend, nifti_slices(data), batch_size, progress, grid="source")
+    sources = nifti_slices(data)
+    enhanced, seconds = _enhance_timed(backend, sources, batch_size, progress, grid="source")
+    try:
+        fidelity = slice_scores(sources, enhanced, [image.header.get_zooms()[:2]] * len(sources))
+    except ValueError as exc:  # a header with NaN or infinite voxel sizes
+        raise LohiresError(f"{source}: {exc}; fix the voxel sizes (pixdim) in its header") from None
     volume = np.stack(enhanced, axis=SLICE_AXIS).reshape(image.shape)
     result = image.__class__(volume, image.affine, image.header)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output, suffix="".join(output.suffixes[-2:])) as tmp:
         nib.save(result, tmp)
-    return EnhanceReport(len(enhanced), seconds)
+    return EnhanceReport(len(enhanced), seconds, fidelity)
 
 
 def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_size: int = 8,
@@ -81,7 +89,8 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
             raise LohiresError(f"{item.path.name}: cannot build the derived instance ({exc}); fix or remove "
                                "that file") from None
         derived.save_as(target, enforce_file_format=True)
-    return EnhanceReport(len(enhanced), seconds)
+    fidelity = slice_scores([s.pixels for s in series], enhanced, [dicom_pixel_mm(s.dataset) for s in series])
+    return EnhanceReport(len(enhanced), seconds, fidelity)
 
 
 def _enhance_timed(backend: Backend, slices: list[np.ndarray], batch_size: int,

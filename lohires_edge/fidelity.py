@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Sequence, Union
 
 import numpy as np
+from pydicom.dataset import Dataset
 from scipy.ndimage import binary_dilation, binary_fill_holes, gaussian_filter, generate_binary_structure
 from scipy.optimize import isotonic_regression
 from skimage.filters import threshold_otsu
@@ -111,7 +112,8 @@ def _monotone_fit_scores(x: np.ndarray, y: np.ndarray) -> Fidelity:
 def _pair(pixel_mm: PixelSize) -> tuple[float, float]:
     values = (float(pixel_mm),) * 2 if np.isscalar(pixel_mm) else tuple(float(v) for v in pixel_mm)
     if len(values) != 2 or not all(math.isfinite(v) and v > 0 for v in values):
-        raise ValueError(f"pixel size must be one or two positive millimetre values, got {pixel_mm!r}")
+        raise ValueError(f"pixel size must be one or two positive millimetre values, got "
+                         f"({', '.join(str(v) for v in values)})")
     return values
 
 
@@ -141,6 +143,14 @@ class VolumeFidelity:
     def below(self, threshold: float) -> list[int]:
         """Indices (0-based) of the slices scoring under `threshold`."""
         return [i for i, s in enumerate(self.scores) if s is not None and s < threshold]
+
+
+def dicom_pixel_mm(dataset: Dataset) -> tuple[float, float]:
+    """A DICOM slice's PixelSpacing (between rows, between columns); without one, the source's pixel size
+    (the node's inputs are 64 mT acquisitions). A malformed one is a ValueError."""
+    if "PixelSpacing" not in dataset:
+        return SOURCE_PIXEL_MM, SOURCE_PIXEL_MM
+    return _pair([float(v) for v in dataset.PixelSpacing])
 
 
 def slice_scores(sources: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
