@@ -19,9 +19,9 @@ import numpy as np
 
 from lohires_edge.atomic_file import atomic_path
 from lohires_edge.backends.base import Backend
-from lohires_edge.dicom.derive import derive_instance
+from lohires_edge.dicom.derive import derive_instance, fidelity_comment
 from lohires_edge.errors import LohiresError
-from lohires_edge.fidelity import VolumeFidelity, dicom_pixel_mm, slice_scores
+from lohires_edge.fidelity import VolumeFidelity, dicom_pixel_mm, fidelity, slice_scores
 from lohires_edge.inference import enhance_slices
 from lohires_edge.volumes import SLICE_AXIS, is_nifti, load_nifti, nifti_slices, read_dicom_series, volume_array
 
@@ -60,7 +60,7 @@ def enhance_nifti(backend: Backend, source: Path, output: Path, batch_size: int 
     sources = nifti_slices(data)
     enhanced, seconds = _enhance_timed(backend, sources, batch_size, progress, grid="source")
     try:
-        fidelity = slice_scores(sources, enhanced, [image.header.get_zooms()[:2]] * len(sources))
+        scores = slice_scores(sources, enhanced, [image.header.get_zooms()[:2]] * len(sources))
     except ValueError as exc:  # a header with NaN or infinite voxel sizes
         raise LohiresError(f"{source}: {exc}; fix the voxel sizes (pixdim) in its header") from None
     volume = np.stack(enhanced, axis=SLICE_AXIS).reshape(image.shape)
@@ -68,7 +68,7 @@ def enhance_nifti(backend: Backend, source: Path, output: Path, batch_size: int 
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output, suffix="".join(output.suffixes[-2:])) as tmp:
         nib.save(result, tmp)
-    return EnhanceReport(len(enhanced), seconds, fidelity)
+    return EnhanceReport(len(enhanced), seconds, scores)
 
 
 def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_size: int = 8,
@@ -80,17 +80,19 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
     series = read_dicom_series(source)
     enhanced, seconds = _enhance_timed(backend, [s.pixels for s in series], batch_size, progress, grid="model")
     output.mkdir(parents=True, exist_ok=True)
+    scores: list[float | None] = []
     for item, pixels in zip(series, enhanced):
         target = output / item.path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            derived = derive_instance(item.dataset, pixels, backend.contract)
+            judged = fidelity(item.pixels, pixels, dicom_pixel_mm(item.dataset))
+            scores.append(None if judged is None else judged.r2)
+            derived = derive_instance(item.dataset, pixels, backend.contract, fidelity_comment(scores[-1]))
         except (ValueError, TypeError) as exc:  # e.g. a PixelSpacing with one value instead of two
             raise LohiresError(f"{item.path.name}: cannot build the derived instance ({exc}); fix or remove "
                                "that file") from None
         derived.save_as(target, enforce_file_format=True)
-    fidelity = slice_scores([s.pixels for s in series], enhanced, [dicom_pixel_mm(s.dataset) for s in series])
-    return EnhanceReport(len(enhanced), seconds, fidelity)
+    return EnhanceReport(len(enhanced), seconds, VolumeFidelity(tuple(scores)))
 
 
 def _enhance_timed(backend: Backend, slices: list[np.ndarray], batch_size: int,

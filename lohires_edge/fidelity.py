@@ -37,6 +37,10 @@ RESOLVED_PIXELS = 2.0  # degraded resolution, FWHM in source pixels
 DEPARTURE = 0.10  # a voxel departs when its residual exceeds this share of the output's robust range
 ROBUST_RANGE = (1.0, 99.0)  # percentiles of the degraded output over the head
 HEAD_DILATION = 2  # pixels around the Otsu foreground
+# The guard's default threshold: benchmarks.fidelity_thresholds suggests the highest multiple of 0.01 that
+# no slice of an image which invents nothing (smoothed input, NLM, TV) fell below, on clean, noisier,
+# thick-slice and other-contrast inputs (docs/dicom-node.md has the table).
+DEFAULT_MIN_FIDELITY = 0.93
 MIN_HEAD_SHARE = 0.02  # a slice whose head covers less of it has no anatomy to judge
 MIN_HEAD_CONTRAST = 1.5  # nor one whose head is not this much brighter than its background (noise: ~1.2)
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))

@@ -21,11 +21,13 @@ else:  # Python 3.10 (JetPack 6)
 from lohires_edge.backends.selection import BACKENDS
 from lohires_edge.contract import SEQUENCES
 from lohires_edge.errors import LohiresError
+from lohires_edge.fidelity import DEFAULT_MIN_FIDELITY
 
 T = TypeVar("T")
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # DICOM AE: 16 chars, no backslash or control chars
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a destination's spool folder name
 _KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+LOW_FIDELITY_ACTIONS = ("flag", "withhold")
 
 
 class ConfigError(LohiresError):
@@ -63,6 +65,15 @@ class Destination:
 
 
 @dataclass(frozen=True)
+class QaConfig:
+    """The fidelity guard ([qa]): below `min_fidelity` a derived slice is sent marked ("flag") or kept in
+    failed/ with the reason ("withhold")."""
+
+    min_fidelity: float = DEFAULT_MIN_FIDELITY
+    on_low_fidelity: str = "flag"
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     source: Path
     ae_title: str
@@ -85,6 +96,7 @@ class NodeConfig:
     backoff_max: float = 300.0
     telemetry_host: str = "127.0.0.1"
     telemetry_port: int = 9464  # 0: no metrics/health endpoint
+    qa: QaConfig = QaConfig()
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -156,9 +168,10 @@ class _Reader:
         return path
 
     def node_config(self, raw: dict) -> NodeConfig:
-        unknown = sorted(set(raw) - {"node", "models", "destinations", "sending", "telemetry"})
+        unknown = sorted(set(raw) - {"node", "models", "destinations", "sending", "telemetry", "qa"})
         if unknown:
-            raise self.fail(unknown[0], "unknown table (known: node, models, destinations, sending, telemetry)")
+            raise self.fail(unknown[0], "unknown table (known: node, models, destinations, sending, "
+                                        "telemetry, qa)")
         node = self.table(raw, "node", {"ae_title", "host", "port", "spool_dir", "spool_quota_mb",
                                         "max_associations", "acse_timeout", "dimse_timeout", "network_timeout",
                                         "backend", "engines_dir", "tls", "allowed_callers"}, required=True)
@@ -191,7 +204,17 @@ class _Reader:
             telemetry_host=self.get(telemetry, "telemetry", "host", str, "127.0.0.1", _host_problem),
             telemetry_port=self.get(telemetry, "telemetry", "port", int, 9464,
                                     lambda v: None if v == 0 else _port_problem(v)),
+            qa=self.qa(raw),
         )
+
+    def qa(self, raw: dict) -> QaConfig:
+        table = self.table(raw, "qa", {"min_fidelity", "on_low_fidelity"})
+        return QaConfig(
+            min_fidelity=self.get(table, "qa", "min_fidelity", float, DEFAULT_MIN_FIDELITY,
+                                  lambda v: None if 0.0 <= v <= 1.0 else "must be between 0 and 1"),
+            on_low_fidelity=self.get(table, "qa", "on_low_fidelity", str, "flag",
+                                     lambda v: None if v in LOW_FIDELITY_ACTIONS
+                                     else f"must be one of {', '.join(LOW_FIDELITY_ACTIONS)}"))
 
     def tls(self, node: dict) -> Tls | None:
         if "tls" not in node:

@@ -71,7 +71,7 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
         health.listening = True
         notifier.status(f"serving as {config.ae_title} on port {config.port}")
         notifier.ready()
-        _processing_loop(Worker(spool, backends, metrics), senders, notifier, health, stop, wake)
+        _processing_loop(Worker(spool, backends, metrics, config.qa), senders, notifier, health, stop, wake)
     finally:
         notifier.stopping()
         health.listening = False

@@ -87,6 +87,7 @@ def test_dicom_series_in_derived_series_out(tiny_model, tmp_path):
     assert result.returncode == 0, result.stderr
     assert PATIENT_NAME.split("^")[0] not in result.stderr and PATIENT_ID not in result.stderr
     assert "fidelity (R² to the input, 1.0 = faithful)" in result.stderr
+    assert all("Fidelity to the source: " in str(ds.ImageComments) for ds in map(pydicom.dcmread, out.iterdir()))
 
     derived = {p.name: pydicom.dcmread(p) for p in sorted(out.iterdir())}
     assert sorted(derived) == sorted(p.name for p in paths)
