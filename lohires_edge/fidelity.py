@@ -83,8 +83,8 @@ def fidelity(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
     an output on another in-plane matrix is taken to cover the same field of view (the model grid), is
     degraded on its own grid and then resampled onto the source's.
     """
-    src = np.asarray(source, dtype=np.float64)
-    out = np.asarray(output)
+    src = np.nan_to_num(np.asarray(source, dtype=np.float64))  # NaN voxels (float NIfTI) count as background
+    out = np.nan_to_num(np.asarray(output, dtype=np.float64))
     if src.ndim not in (2, 3) or out.ndim != src.ndim or out.shape[2:] != src.shape[2:]:
         raise ValueError(f"source {src.shape} and output {out.shape} must be 2D slices or volumes with the "
                          "same slices")

@@ -85,6 +85,14 @@ def test_a_slice_without_anatomy_is_not_judged():
     assert fidelity(np.zeros((64, 64)), np.ones((64, 64)), PIXEL_MM) is None
 
 
+def test_nan_voxels_count_as_background(slab):
+    low, _ = slab
+    holed = low[:, :, 10].copy()
+    holed[:5, :5] = np.nan
+    score = fidelity(holed, holed, PIXEL_MM)
+    assert score.r2 == pytest.approx(1.0) and score.departing == 0.0
+
+
 def test_a_flat_output_keeps_nothing(slab):
     low, _ = slab
     assert fidelity(low[:, :, 10], np.full(low.shape[:2], 500.0), PIXEL_MM).r2 == 0.0
