@@ -1,41 +1,82 @@
-"""Item 4: quality on held-out simulated subjects, per sequence with a model: the 64 mT input, the classical
-baseline (NLM), the FP32 model and its INT8 Q/DQ version, against the 3 T reference (PSNR, SSIM, NRMSE).
+"""Item 4 and issue 15: quality per sequence with a model, with and without a reference.
 
     .venv/bin/python -m benchmarks.quality [--data HELDOUT] [--model ONNX ...] [--max-subjects N]
+                                           [--out-of-range-subjects N]
 
-Each subject is scored as trainer/evaluation.py scores a model: the whole volume, every slice through
-enhance_volume (the edge's slice mapping and backend), each candidate volume put on the reference's
-intensity scale by one linear map of its percentile window (trainer.evaluation.to_reference_scale), then
-lohires_edge.metrics.image_metrics against the 3 T volume. The baseline is trainer.baseline's NLM slice
-by slice (the 64 mT NIfTI is already on the 3 T grid, so its bicubic step is the identity here).
-Without --data, the held-out set is simulated here: 6 subjects, seed 2 (the set the models never saw).
+Against the 3 T reference (held-out subjects): PSNR, SSIM, NRMSE of the 64 mT input, the classical
+baseline (NLM, then bicubic), the FP32 model and its INT8 Q/DQ version. Each subject is scored as
+trainer/evaluation.py scores a model: the whole volume, every slice through enhance_slices (the node's slice
+mapping and backend), each candidate volume put on the reference's intensity scale by one linear map of its
+percentile window (trainer.evaluation.to_reference_scale), then lohires_edge.metrics.image_metrics. The
+64 mT NIfTI is already on the 3 T grid, so the baseline's bicubic step is the identity here.
+
+Without a reference (lohires_edge.fidelity, lohires_edge.metrics.cnr_gain), each image against its own
+64 mT input: faithfulness R^2 and departing fraction over the whole volume, and the grey/white CNR gain on
+the simulated tissue labels. For the held-out subjects and for deliberately out-of-range inputs: lower
+SNR, thicker slices, another contrast. Beside the model: the input itself and the input smoothed by
+sigma 1.5 mm (sanity rows: 1.0 / 0 % / 1.0, and about 0.99 / 0.2 % / 1.5), the NLM baseline and a total
+variation denoiser. Without --data, the held-out set is simulated here: 6 subjects, seed 2 (the set the
+models never saw), with tissue labels.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
+import nibabel as nib
 import numpy as np
+from scipy.ndimage import gaussian_filter, uniform_filter1d
+from skimage.restoration import denoise_tv_chambolle
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import SEQUENCES, read_contract
 from lohires_edge.errors import LohiresError
-from lohires_edge.inference import enhance_volume
-from lohires_edge.metrics import image_metrics
+from lohires_edge.fidelity import fidelity
+from lohires_edge.inference import enhance_slices
+from lohires_edge.metrics import cnr_gain, image_metrics
 from lohires_edge.models import default_model_path
-from lohires_edge.slice_geometry import volume_slicing
 from trainer.baseline import classical_baseline
 from trainer.evaluation import to_reference_scale
 from trainer.pairs import find_pairs, load_pair
+from trainer.simulate import Geometry, simulate_dataset
+from trainer.simulate.dataset import LABELS_DIR
 
-from benchmarks.inputs import HELDOUT_SEED, int8_model, simulated_data
+from benchmarks.inputs import HELDOUT_SEED, int8_model
 from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
 
 METRICS = ("psnr", "ssim", "nrmse")
+NO_REFERENCE = ("r2", "departing", "cnr_gain")
 HELDOUT_SUBJECTS = 6
+OUT_OF_RANGE_SUBJECTS = 2
 INPUT, BASELINE, FP32, INT8 = "64 mT input", "classical baseline (NLM)", "model FP32", "model INT8 Q/DQ"
+SMOOTHED, TV = "input smoothed σ 1.5 mm", "TV denoiser"
+SMOOTHING_MM = 1.5
+# Chambolle's weight on a slice scaled by its 99.5th percentile: the CNR gain is highest near 0.06 on the
+# held-out T1 (0.03: 1.67, 0.06: 1.92, 0.10: 1.92, 0.15: 1.84), so this is the strongest TV at its best.
+TV_WEIGHT = 0.06
+
+HELDOUT = "held-out"
+LOW_SNR, THICK, OTHER_CONTRAST = "lower SNR", "thicker slices (10 mm)", "another contrast"
+# Rician noise added to the 64 mT volume, as a share of its white-matter signal: on top of the simulator's
+# own noise, well below the SNR of any training draw.
+EXTRA_NOISE = 0.1
+THICK_MM = 10  # thicker than any drawn slice (3-6 mm): each 1 mm slice averaged over a 10 mm slab
+OTHER_SEQUENCE = {"T1": "T2", "T2": "T1", "FLAIR": "T1"}  # fed to the model instead of its own
+
+
+@dataclass(frozen=True)
+class Case:
+    """One 64 mT volume to score without a reference."""
+
+    condition: str
+    subject: str
+    low: np.ndarray
+    labels: np.ndarray | None  # on the same grid; 1 white matter, 2 grey matter
+    pixel_mm: tuple[float, float]
 
 
 def shipped_models() -> list[Path]:
@@ -49,40 +90,148 @@ def shipped_models() -> list[Path]:
     return found
 
 
-def score_subject(low: np.ndarray, high: np.ndarray, affine: np.ndarray, fp32: OnnxRuntimeBackend,
-                  int8: OnnxRuntimeBackend) -> dict[str, dict[str, float]]:
-    """METRICS of each candidate volume against `high`, on its intensity scale."""
-    axis = volume_slicing(affine, fp32.contract.mapping.geometry).axis
-    candidates = {
+def labelled_data(folder: Path, subjects: int, sequences: tuple[str, ...],
+                  size: str | Geometry = "full") -> Path:
+    """`folder`, simulated (held-out seed, with tissue labels) unless it already holds every sequence."""
+    low = folder / "Low_field"
+    if not (low.is_dir() and all(len(list(low.glob(f"*_{s}.nii*"))) >= subjects for s in sequences)):
+        logging.info("simulating %d subject(s) (seed %d, %s) into %s", subjects, HELDOUT_SEED,
+                     ",".join(sequences), folder)
+        simulate_dataset(folder, subjects, sequences=sequences, seed=HELDOUT_SEED, size=size, labels=True)
+    return folder
+
+
+def read_case(condition: str, subject: str, low_path: Path, data: Path) -> Case:
+    """The 64 mT volume at `low_path`, with the subject's labels when `data` has them."""
+    image = nib.load(str(low_path))
+    labels_path = data / LABELS_DIR / f"{subject}_labels.nii.gz"
+    labels = np.asarray(nib.load(str(labels_path)).dataobj) if labels_path.is_file() else None
+    zooms = image.header.get_zooms()
+    return Case(condition, subject, np.asarray(image.dataobj, dtype=np.float64), labels,
+                (float(zooms[0]), float(zooms[1])))
+
+
+def out_of_range_cases(work: Path, sequence: str, subjects: int) -> Iterator[Case]:
+    """The held-out subjects made harder than anything the model trained on, one condition at a time."""
+    other = OTHER_SEQUENCE[sequence]
+    heldout = labelled_data(work / "heldout-labelled", subjects, (sequence, other))
+    for index, pair in enumerate(find_pairs(heldout, sequence)[:subjects]):
+        case = read_case(LOW_SNR, pair.subject, pair.low, heldout)
+        noisy = with_rician_noise(case.low, case.labels, np.random.default_rng([HELDOUT_SEED, index]))
+        yield Case(LOW_SNR, case.subject, noisy, case.labels, case.pixel_mm)
+    for pair in find_pairs(heldout, sequence)[:subjects]:
+        case = read_case(THICK, pair.subject, pair.low, heldout)
+        yield Case(THICK, case.subject, uniform_filter1d(case.low, THICK_MM, axis=SLICE_AXIS), case.labels,
+                   case.pixel_mm)
+    for pair in find_pairs(heldout, other)[:subjects]:
+        yield read_case(f"{OTHER_CONTRAST} ({other})", pair.subject, pair.low, heldout)
+
+
+def with_rician_noise(low: np.ndarray, labels: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """`low` with magnitude noise of EXTRA_NOISE x its white-matter signal."""
+    signal = float(np.median(low[labels == 1])) if labels is not None else float(np.percentile(low, 99))
+    sigma = EXTRA_NOISE * signal
+    return np.hypot(low + rng.normal(0.0, sigma, low.shape), rng.normal(0.0, sigma, low.shape))
+
+
+SLICE_AXIS = 2  # simulated volumes: slices data[:, :, k] are axial, at the models' 1 mm in PLS orientation
+
+
+def axial_slices(volume: np.ndarray) -> list[np.ndarray]:
+    """The simulator's axial slices. They are already in the models' geometry (1 mm, rows A->P, columns
+    R->L), which is what the slice mapping assumes of a plain array."""
+    return [volume[:, :, k] for k in range(volume.shape[SLICE_AXIS])]
+
+
+def total_variation(slice_: np.ndarray) -> np.ndarray:
+    scale = float(np.percentile(slice_, 99.5)) or 1.0
+    return denoise_tv_chambolle(np.asarray(slice_, dtype=np.float64) / scale, weight=TV_WEIGHT) * scale
+
+
+def candidates(low: np.ndarray, pixel_mm: tuple[float, float], fp32: OnnxRuntimeBackend
+               ) -> dict[str, np.ndarray]:
+    """Every image scored without a reference, each a volume on the input's grid."""
+    slices = axial_slices(low)
+    return {
         INPUT: low,
-        BASELINE: np.stack([classical_baseline(np.take(low, k, axis=axis)) for k in range(low.shape[axis])],
-                           axis=axis),
-        FP32: enhance_volume(fp32, low, affine),
-        INT8: enhance_volume(int8, low, affine),
+        SMOOTHED: gaussian_filter(low, (SMOOTHING_MM / pixel_mm[0], SMOOTHING_MM / pixel_mm[1], 0)),
+        BASELINE: np.stack([classical_baseline(s) for s in slices], axis=SLICE_AXIS),
+        TV: np.stack([total_variation(s) for s in slices], axis=SLICE_AXIS),
+        FP32: np.stack(enhance_slices(fp32, slices), axis=SLICE_AXIS),
     }
+
+
+def no_reference_scores(case: Case, volumes: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """NO_REFERENCE metrics of each volume against the case's input (CNR gain NaN without labels)."""
+    scores = {}
+    for name, volume in volumes.items():
+        score = fidelity(case.low, volume, case.pixel_mm)
+        gain = (cnr_gain(case.low, volume, case.labels == 1, case.labels == 2) if case.labels is not None
+                else float("nan"))
+        scores[name] = {"r2": score.r2 if score else float("nan"),
+                        "departing": score.departing if score else float("nan"), "cnr_gain": gain}
+    return scores
+
+
+def reference_scores(high: np.ndarray, volumes: dict[str, np.ndarray], fp32: OnnxRuntimeBackend
+                     ) -> dict[str, dict[str, float]]:
+    """METRICS of each volume against `high`, on its intensity scale."""
     reference = high.astype(np.float64)
     params = fp32.contract.mapping
     return {name: {k: v for k, v in image_metrics(reference, to_reference_scale(volume, high, params)).items()
-                   if k in METRICS} for name, volume in candidates.items()}
+                   if k in METRICS} for name, volume in volumes.items()}
 
 
-def summarize(per_subject: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """Mean and sample standard deviation over subjects of every candidate's METRICS."""
+def summarize(per_subject: list[dict[str, dict[str, float]]],
+              metrics: tuple[str, ...] = METRICS) -> dict[str, dict[str, float]]:
+    """Mean and sample standard deviation over subjects of every candidate's `metrics`."""
     summary = {}
     for name in per_subject[0]:
-        values = {m: np.array([s[name][m] for s in per_subject]) for m in METRICS}
+        values = {m: np.array([s[name][m] for s in per_subject]) for m in metrics}
         summary[name] = {**{m: float(v.mean()) for m, v in values.items()},
                          **{f"{m}_sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0 for m, v in values.items()}}
     return summary
+
+
+def score_model(model: Path, args: argparse.Namespace) -> dict:
+    """The reference and no-reference results of one model (its contract names the sequence)."""
+    contract = read_contract(model)
+    sequence = contract.sequence
+    data = args.data or labelled_data(args.work / "heldout-labelled", HELDOUT_SUBJECTS,
+                                      (sequence, OTHER_SEQUENCE[sequence]))
+    pairs = find_pairs(data, sequence)[:args.max_subjects]
+    fp32 = OnnxRuntimeBackend(model)
+    int8 = OnnxRuntimeBackend(int8_model(Path(model), args.work, args.int8_target))
+    reference, no_reference = [], {}
+    for pair in pairs:
+        low, high, _ = load_pair(pair)
+        case = read_case(HELDOUT, pair.subject, pair.low, data)
+        volumes = candidates(case.low, case.pixel_mm, fp32)
+        no_reference.setdefault(HELDOUT, []).append(no_reference_scores(case, volumes))
+        int8_volume = np.stack(enhance_slices(int8, axial_slices(low)), axis=SLICE_AXIS)
+        reference.append(reference_scores(high, {INPUT: low, BASELINE: volumes[BASELINE], FP32: volumes[FP32],
+                                                 INT8: int8_volume}, fp32))
+        logging.info("%s %s %s scored", sequence, HELDOUT, pair.subject)
+    for case in out_of_range_cases(args.work, sequence, args.out_of_range_subjects):
+        no_reference.setdefault(case.condition, []).append(
+            no_reference_scores(case, candidates(case.low, case.pixel_mm, fp32)))
+        logging.info("%s %s %s scored", sequence, case.condition, case.subject)
+    return {"model": contract.model_id, "subjects": [p.subject for p in pairs],
+            "summary": summarize(reference), "per_subject": reference,
+            "no_reference": {condition: {"subjects": len(scores), "summary": summarize(scores, NO_REFERENCE),
+                                         "per_subject": scores}
+                             for condition, scores in no_reference.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, action="append",
                         help="FP32 ONNX model (repeatable; its contract names the sequence) [every shipped model]")
-    parser.add_argument("--data", type=Path, help="held-out NIfTI pairs (Low_field/, High_field/) "
-                        "[simulate 6 subjects, seed 2, under --work]")
-    parser.add_argument("--max-subjects", type=int, help="score only the first N subjects")
+    parser.add_argument("--data", type=Path, help="held-out NIfTI pairs (Low_field/, High_field/, optional "
+                        "Labels/) [simulate 6 subjects, seed 2, with labels, under --work]")
+    parser.add_argument("--max-subjects", type=int, help="score only the first N held-out subjects")
+    parser.add_argument("--out-of-range-subjects", type=int, default=OUT_OF_RANGE_SUBJECTS,
+                        help="subjects per out-of-range condition (simulated, seed 2) [%(default)s]")
     parser.add_argument("--int8-target", default="onnxruntime", choices=("onnxruntime", "tensorrt"))
     parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="INT8 models, simulated data")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
@@ -92,31 +241,27 @@ def main(argv: list[str] | None = None) -> int:
     models = args.model or shipped_models()
     if not models:
         raise LohiresError("no model is shipped yet and none was given; pass --model ONNX")
-    results = {}
-    for model in models:
-        contract = read_contract(model)
-        data = args.data or simulated_data(args.work / "heldout", HELDOUT_SUBJECTS, HELDOUT_SEED,
-                                           (contract.sequence,))
-        pairs = find_pairs(data, contract.sequence)[:args.max_subjects]
-        fp32 = OnnxRuntimeBackend(model)
-        int8 = OnnxRuntimeBackend(int8_model(Path(model), args.work, args.int8_target))
-        per_subject = []
-        for pair in pairs:
-            low, high, image = load_pair(pair)
-            per_subject.append(score_subject(low, high, image.affine, fp32, int8))
-            logging.info("%s %s scored", contract.sequence, pair.subject)
-        results[contract.sequence] = {"model": contract.model_id, "subjects": [p.subject for p in pairs],
-                                      "summary": summarize(per_subject), "per_subject": per_subject}
+    results = {read_contract(model).sequence: score_model(model, args) for model in models}
 
     rows = [[sequence, name, len(r["subjects"]), *(f"{s[m]:.3f} ± {s[f'{m}_sd']:.3f}" for m in METRICS)]
             for sequence, r in results.items() for name, s in r["summary"].items()]
     print(f"\nHeld-out simulated subjects vs the 3 T reference (mean ± sd over subjects; INT8: "
           f"{args.int8_target} Q/DQ target)\n")
     print(markdown_table(["sequence", "image", "subjects", "PSNR (dB)", "SSIM", "NRMSE"], rows))
+    rows = [[sequence, condition, name, c["subjects"], f"{s['r2']:.4f} ± {s['r2_sd']:.4f}",
+             f"{100 * s['departing']:.2f} ± {100 * s['departing_sd']:.2f}",
+             f"{s['cnr_gain']:.2f} ± {s['cnr_gain_sd']:.2f}"]
+            for sequence, r in results.items() for condition, c in r["no_reference"].items()
+            for name, s in c["summary"].items()]
+    print("\nWithout a reference, each image against its own 64 mT input (lohires_edge.fidelity; CNR gain on "
+          "the simulated labels; mean ± sd over subjects)\n")
+    print(markdown_table(["sequence", "input", "image", "subjects", "faithfulness R²", "departing (%)",
+                          "grey/white CNR gain"], rows))
     path = write_record("quality", {"int8_target": args.int8_target, "metrics": list(METRICS),
+                                    "no_reference_metrics": list(NO_REFERENCE),
                                     "data": str(args.data) if args.data else "simulated, seed 2",
                                     "sequences": results},
-        results_dir=args.results)
+                        results_dir=args.results)
     print(f"\nJSON: {path}")
     return 0
 

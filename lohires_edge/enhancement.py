@@ -1,11 +1,12 @@
 """Enhance a whole input: a NIfTI volume into a NIfTI volume, or a DICOM series folder into a derived series.
 
 Both go slice by slice through `enhance_slices` (the slice mapping around the backend, in batches) and
-report per-slice latency. Each input is one intensity scale: its slices share one percentile window, taken
-over the whole volume or series, so a reformat shows no steps between slices. The NIfTI output keeps the
-input's affine and header (the source grid); the DICOM output keeps the model grid (the same field of view
-at the model's pixel size, in the source's row/column orientation) and is built instance by instance by
-`derive_instance`, exactly as the node builds it.
+report per-slice latency and each slice's fidelity to its input (`lohires_edge.fidelity`). Each input is
+one intensity scale: its slices share one percentile window, taken over the whole volume or series, so a
+reformat shows no steps between slices. The NIfTI output keeps the input's affine and header (the source
+grid); the DICOM output keeps the model grid (the same field of view at the model's pixel size, in the
+source's row/column orientation) and is built instance by instance by `derive_instance`, exactly as the
+node builds it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import numpy as np
 
 from lohires_edge.atomic_file import atomic_path
 from lohires_edge.backends.base import Backend
-from lohires_edge.dicom.derive import derive_instance
+from lohires_edge.dicom.derive import derive_instance, fidelity_comment
 from lohires_edge.errors import LohiresError
+from lohires_edge.fidelity import VolumeFidelity, dicom_pixel_mm, fidelity, slice_scores
 from lohires_edge.inference import enhance_slices, enhance_volume
 from lohires_edge.slice_geometry import check_plane, volume_slicing
 from lohires_edge.slice_mapping import intensity_window
@@ -34,6 +36,7 @@ Progress = Callable[[int, int], None]  # (slices done, slices in all), called at
 class EnhanceReport:
     slices: int
     seconds: float  # model and slice mapping only, not reading or writing files
+    fidelity: VolumeFidelity  # each output slice against its input slice
 
     @property
     def ms_per_slice(self) -> float:
@@ -58,14 +61,22 @@ def enhance_nifti(backend: Backend, source: Path, output: Path, batch_size: int 
         raise LohiresError(f"output {output} must be a NIfTI file name (.nii or .nii.gz) for a NIfTI input")
     image = load_nifti(source)
     data = volume_array(image)
-    count = data.shape[volume_slicing(image.affine, backend.contract.mapping.geometry).axis]
+    axis = volume_slicing(image.affine, backend.contract.mapping.geometry).axis
+    count = data.shape[axis]
     volume, seconds = _timed(
         lambda on_batch: enhance_volume(backend, data, image.affine, batch_size, on_batch), count, progress)
+    volume = volume.reshape(data.shape)
+    in_plane = [float(z) for a, z in enumerate(image.header.get_zooms()[:3]) if a != axis][:2]
+    try:
+        scores = slice_scores([np.take(data, k, axis=axis) for k in range(count)],
+                              [np.take(volume, k, axis=axis) for k in range(count)], [in_plane] * count)
+    except ValueError as exc:  # a header with NaN or infinite voxel sizes
+        raise LohiresError(f"{source}: {exc}; fix the voxel sizes (pixdim) in its header") from None
     result = image.__class__(volume.reshape(image.shape), image.affine, image.header)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output, suffix="".join(output.suffixes[-2:])) as tmp:
         nib.save(result, tmp)
-    return EnhanceReport(count, seconds)
+    return EnhanceReport(count, seconds, scores)
 
 
 def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_size: int = 8,
@@ -83,16 +94,19 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
                                                                on_batch, grid="model", window=window),
                                len(series), progress)
     output.mkdir(parents=True, exist_ok=True)
+    scores: list[float | None] = []
     for item, pixels in zip(series, enhanced):
         target = output / item.path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            derived = derive_instance(item.dataset, pixels, backend.contract)
+            judged = fidelity(item.pixels, pixels, dicom_pixel_mm(item.dataset))
+            scores.append(None if judged is None else judged.r2)
+            derived = derive_instance(item.dataset, pixels, backend.contract, fidelity_comment(scores[-1]))
         except (ValueError, TypeError) as exc:  # e.g. a PixelSpacing with one value instead of two
             raise LohiresError(f"{item.path.name}: cannot build the derived instance ({exc}); fix or remove "
                                "that file") from None
         derived.save_as(target, enforce_file_format=True)
-    return EnhanceReport(len(enhanced), seconds)
+    return EnhanceReport(len(enhanced), seconds, VolumeFidelity(tuple(scores)))
 
 
 Result = TypeVar("Result")

@@ -10,6 +10,8 @@ import click
 from lohires_edge.backends.selection import open_backend
 from lohires_edge.contract import SEQUENCES
 from lohires_edge.enhancement import enhance_path
+from lohires_edge.errors import LohiresError
+from lohires_edge.fidelity import VolumeFidelity
 
 
 @click.command("enhance")
@@ -27,8 +29,11 @@ from lohires_edge.enhancement import enhance_path
 @click.option("--engines", "engines_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("engines"),
               show_default=True, help="Engine store searched by --backend auto/tensorrt.")
 @click.option("--batch-size", type=click.IntRange(1, 256), default=8, show_default=True, help="Slices per batch.")
+@click.option("--min-fidelity", type=click.FloatRange(0.0, 1.0), metavar="F",
+              help="Exit 1, naming the slices, when a slice's fidelity to its input (R², 1.0 = faithful) is "
+                   "below F; the output is still written, for inspection.")
 def command(input_path: Path, output: Path, model: Path | None, engine: Path | None, backend: str,
-            sequence: str | None, engines_dir: Path, batch_size: int) -> None:
+            sequence: str | None, engines_dir: Path, batch_size: int, min_fidelity: float | None) -> None:
     """Enhance INPUT (a NIfTI file, or a folder holding one DICOM series) into OUTPUT."""
     if model is not None and engine is not None:
         raise click.UsageError("give --model or --engine, not both")
@@ -40,6 +45,25 @@ def command(input_path: Path, output: Path, model: Path | None, engine: Path | N
             report = enhance_path(runner, input_path, output, batch_size, bar.update)
     click.echo(f"enhanced {report.slices} slices with {runner.name} in {report.seconds:.2f} s "
                f"({report.ms_per_slice:.1f} ms/slice) -> {output}", err=True)
+    click.echo(_fidelity_line(report.fidelity), err=True)
+    if min_fidelity is not None:
+        _check_fidelity(report.fidelity, min_fidelity, output)
+
+
+def _fidelity_line(fidelity: VolumeFidelity) -> str:
+    if fidelity.minimum is None:
+        return "fidelity: no slice with anatomy to judge"
+    return (f"fidelity (R² to the input, 1.0 = faithful): min {fidelity.minimum:.3f}, median "
+            f"{fidelity.median:.3f} over {len(fidelity.judged)} slices with anatomy")
+
+
+def _check_fidelity(fidelity: VolumeFidelity, threshold: float, output: Path) -> None:
+    low = fidelity.below(threshold)
+    if low:
+        numbers = ", ".join(str(i + 1) for i in low)
+        raise LohiresError(f"fidelity below {threshold} in slice(s) {numbers} of {len(fidelity.scores)} "
+                           f"(lowest {fidelity.minimum:.3f}): the output departs from its input there; it "
+                           f"was written to {output} for inspection")
 
 
 def _sequence_from_name(path: Path) -> str | None:

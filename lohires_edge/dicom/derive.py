@@ -47,6 +47,7 @@ SERIES_NUMBER_OFFSET = 1000  # derived series number = source + this, so console
 DESCRIPTION_SUFFIX = " LoHiRes"
 RESEARCH_CAUTION = ("RESEARCH USE ONLY. Synthesized by a machine-learning model (LoHiResGAN) from a low-field "
                     "acquisition; not for diagnosis. Compare with the source series.")
+LOW_FIDELITY_MARK = "LOW FIDELITY"
 
 # Elements of the source that describe its pixels or its private extensions, not the derived image.
 _DROPPED = ("SmallestImagePixelValue", "LargestImagePixelValue", "WindowCenter", "WindowWidth",
@@ -62,11 +63,25 @@ def _code(value: str, meaning: str) -> Dataset:
     return item
 
 
-def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract) -> Dataset:
+def fidelity_comment(score: float | None, min_fidelity: float | None = None) -> str:
+    """The sentence ImageComments carries after the research caution: the slice's fidelity score
+    (lohires_edge.fidelity), marked LOW FIDELITY below `min_fidelity`."""
+    if score is None:
+        return "Fidelity to the source: not judged (no anatomy in the slice)."
+    sentence = f"Fidelity to the source: {score:.3f} (1.000 = faithful)."
+    if min_fidelity is not None and score < min_fidelity:
+        sentence = (f"{LOW_FIDELITY_MARK}: {score:.3f}, below {min_fidelity:.3f}; this image may show "
+                    "structure that is not in the source.")
+    return sentence
+
+
+def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract,
+                    fidelity_note: str = "") -> Dataset:
     """A new MR Image Storage instance holding `pixels` (stored values, any 2D shape) made from `source`.
 
     Patient, study, frame-of-reference, equipment and MR acquisition modules are copied; UIDs are
-    derived from the source UIDs and `contract.model_id`; private elements are dropped.
+    derived from the source UIDs and `contract.model_id`; private elements are dropped. ImageComments
+    holds the research caution, then `fidelity_note` (see `fidelity_comment`).
     """
     series_uid = require_valid_uid(source.get("SeriesInstanceUID"), "SeriesInstanceUID")
     sop_uid = require_valid_uid(source.get("SOPInstanceUID"), "SOPInstanceUID")
@@ -97,7 +112,7 @@ def derive_instance(source: Dataset, pixels: np.ndarray, contract: ModelContract
     ds.DerivationDescription = (f"Enhanced by LoHiResGAN model {contract.model_name} {contract.model_version} "
                                 f"({contract.sequence}, {contract.input_size}x{contract.input_size} grid) "
                                 f"with lohires-edge {__version__}")
-    ds.ImageComments = RESEARCH_CAUTION
+    ds.ImageComments = f"{RESEARCH_CAUTION} {fidelity_note}".strip()
     ds.BurnedInAnnotation = "NO"
     ds.SourceImageSequence = Sequence([_source_reference(source, sop_uid)])
     ds.ContributingEquipmentSequence = Sequence([

@@ -21,11 +21,13 @@ else:  # Python 3.10 (JetPack 6)
 from lohires_edge.backends.names import BACKENDS
 from lohires_edge.contract import SEQUENCES
 from lohires_edge.errors import LohiresError
+from lohires_edge.fidelity import DEFAULT_MIN_FIDELITY
 
 T = TypeVar("T")
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # DICOM AE: 16 chars, no backslash or control chars
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a destination's spool folder name
 _KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+LOW_FIDELITY_ACTIONS = ("flag", "withhold")
 
 
 class ConfigError(LohiresError):
@@ -64,11 +66,15 @@ class Destination:
 
 @dataclass(frozen=True)
 class QaConfig:
-    """The `[qa]` table: which series the node may enhance, and (later keys) how it guards the result."""
+    """The `[qa]` table: which series the node may enhance, and how it guards the result."""
 
     # Tesla. The models are trained on 64 mT input; a series acquired above this is passed over, not
     # enhanced. A series without MagneticFieldStrength is enhanced: portable scanners do not always write it.
     max_field_strength: float = 0.1
+    # The fidelity guard: below `min_fidelity` a derived slice is sent marked ("flag") or kept in failed/
+    # with the reason ("withhold").
+    min_fidelity: float = DEFAULT_MIN_FIDELITY
+    on_low_fidelity: str = "flag"
 
 
 @dataclass(frozen=True)
@@ -206,9 +212,15 @@ class _Reader:
         )
 
     def qa(self, raw: dict) -> QaConfig:
-        table = self.table(raw, "qa", {"max_field_strength"})
-        return QaConfig(max_field_strength=self.get(table, "qa", "max_field_strength", float,
-                                                    QaConfig.max_field_strength, _positive))
+        table = self.table(raw, "qa", {"max_field_strength", "min_fidelity", "on_low_fidelity"})
+        return QaConfig(
+            max_field_strength=self.get(table, "qa", "max_field_strength", float, QaConfig.max_field_strength,
+                                        _positive),
+            min_fidelity=self.get(table, "qa", "min_fidelity", float, DEFAULT_MIN_FIDELITY,
+                                  lambda v: None if 0.0 <= v <= 1.0 else "must be between 0 and 1"),
+            on_low_fidelity=self.get(table, "qa", "on_low_fidelity", str, "flag",
+                                     lambda v: None if v in LOW_FIDELITY_ACTIONS
+                                     else f"must be one of {', '.join(LOW_FIDELITY_ACTIONS)}"))
 
     def tls(self, node: dict) -> Tls | None:
         if "tls" not in node:

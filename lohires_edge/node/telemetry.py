@@ -8,6 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Per-slice latency buckets (seconds) around the 1 s/slice budget.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0)
+# Fidelity score buckets, finest near 1 where faithful slices lie (lohires_edge.fidelity).
+FIDELITY_BUCKETS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 1.0)
 
 
 class NodeMetrics:
@@ -30,6 +32,12 @@ class NodeMetrics:
         self.queue_depth = Gauge("lohires_queue_depth", "Instances waiting in the spool", ["queue"], registry=r)
         self.slice_seconds = Histogram("lohires_slice_seconds", "Per-slice processing time: read, decode, "
                                        "enhance, derive, spool", buckets=LATENCY_BUCKETS, registry=r)
+        self.fidelity = Histogram("lohires_slice_fidelity", "Fidelity of each derived slice to its source "
+                                  "(R^2, 1 = faithful; slices without anatomy are not judged)",
+                                  buckets=FIDELITY_BUCKETS, registry=r)
+        self.low_fidelity = Counter("lohires_low_fidelity_instances", "Derived slices below [qa] "
+                                    "min_fidelity, by what was done ([qa] on_low_fidelity)", ["action"],
+                                    registry=r)
 
     def track_queue(self, queue: str, depth: Callable[[], float]) -> None:
         """Read `depth()` at every scrape, so the gauge is never stale."""

@@ -1,8 +1,13 @@
-"""The processing step: a spooled instance -> decode -> model -> derived instance in each outgoing queue.
+"""The processing step: a spooled instance -> decode -> model -> fidelity -> derived instance in each
+outgoing queue.
 
 Each instance is processed as soon as it is spooled (no waiting for the series to end). The incoming
 file is removed only after the derived instance is durably in every destination's queue, so a crash at
 any point reprocesses it; derived UIDs are deterministic, so that replay gives the same instances.
+
+The fidelity guard ([qa]): each derived slice's score (lohires_edge.fidelity) goes to the log, a histogram
+and its ImageComments; below min_fidelity the slice is sent marked LOW FIDELITY ("flag") or written to
+failed/<destination>/ instead of outgoing ("withhold"), where only `lohires-edge spool retry` sends it.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from lohires_edge.atomic_file import write_atomically
 from lohires_edge.backends.base import Backend
-from lohires_edge.dicom.derive import derive_instance
+from lohires_edge.dicom.derive import derive_instance, fidelity_comment
 from lohires_edge.dicom.geometry import read_placed_slice
+from lohires_edge.fidelity import dicom_pixel_mm, fidelity
 from lohires_edge.inference import enhance_slices
 from lohires_edge.node.config import QaConfig
 from lohires_edge.node.qa import field_strength_problem
 from lohires_edge.node.routing import route
-from lohires_edge.node.spool import Spool
+from lohires_edge.node.spool import SUFFIX, Spool
 from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.slice_geometry import PlaneMismatch
 
@@ -65,12 +72,16 @@ class Worker:
                 self._pass_over(path, ds, field_problem or NO_MODEL, field_problem or decision.reason)
                 return
             backend = self.backends[decision.sequence]
+            source = read_placed_slice(ds)
             try:
-                (enhanced,) = enhance_slices(backend, [read_placed_slice(ds)], grid=OUTPUT_GRID)
+                (enhanced,) = enhance_slices(backend, [source], grid=OUTPUT_GRID)
             except PlaneMismatch as exc:  # e.g. a sagittal series for an axial model: not for this model
                 self._pass_over(path, ds, PLANE_MISMATCH, str(exc))
                 return
-            derived = derive_instance(ds, enhanced, backend.contract)
+            judged = fidelity(source.pixels, enhanced, dicom_pixel_mm(ds))
+            score = None if judged is None else judged.r2
+            note = fidelity_comment(score, self.qa.min_fidelity)
+            derived = derive_instance(ds, enhanced, backend.contract, note)
             buffer = BytesIO()  # encoding belongs here: a dataset pydicom reads may still be unwritable
             derived.save_as(buffer, enforce_file_format=True)
         except Exception as exc:  # noqa: BLE001 - see below
@@ -82,15 +93,29 @@ class Worker:
             self.metrics.quarantined.inc()
             log.error("event=quarantined file=%s error=%s detail=%r", target.name, type(exc).__name__, str(exc))
             return
+        low = score is not None and score < self.qa.min_fidelity
+        withhold = low and self.qa.on_low_fidelity == "withhold"
         for destination in self.spool.destinations:
-            self.spool.store_outgoing(destination, derived.SOPInstanceUID, buffer.getvalue())
+            if withhold:  # never in outgoing/, so the sender never sees it
+                write_atomically(self.spool.failed_dir(destination) / (derived.SOPInstanceUID + SUFFIX),
+                                 buffer.getvalue(), tmp_dir=self.spool.tmp_dir, mode=0o600)
+            else:
+                self.spool.store_outgoing(destination, derived.SOPInstanceUID, buffer.getvalue())
         self.spool.remove(path)
         self.on_queued()
         elapsed = time.perf_counter() - started
         self.metrics.enhanced.labels(sequence=decision.sequence).inc()
         self.metrics.slice_seconds.observe(elapsed)
-        log.info("event=enhanced sop=%s series=%s route=%r seconds=%.3f derived_sop=%s", ds.SOPInstanceUID,
-                 ds.SeriesInstanceUID, decision.reason, elapsed, derived.SOPInstanceUID)
+        if score is not None:
+            self.metrics.fidelity.observe(score)
+        if low:
+            self.metrics.low_fidelity.labels(action=self.qa.on_low_fidelity).inc()
+            log.warning("event=low_fidelity sop=%s fidelity=%.3f min_fidelity=%.3f action=%s",
+                        ds.SOPInstanceUID, score, self.qa.min_fidelity,
+                        "withheld in failed/" if withhold else "sent flagged")
+        log.info("event=enhanced sop=%s series=%s route=%r seconds=%.3f fidelity=%s derived_sop=%s",
+                 ds.SOPInstanceUID, ds.SeriesInstanceUID, decision.reason, elapsed,
+                 "none" if score is None else f"{score:.3f}", derived.SOPInstanceUID)
 
     def _pass_over(self, path: Path, ds: Dataset, label: str, reason: str) -> None:
         log.warning("event=passed_over sop=%s series=%s reason=%r", ds.SOPInstanceUID, ds.SeriesInstanceUID,

@@ -55,6 +55,32 @@ def test_nifti_in_nifti_out_keeps_affine_and_header(tiny_model, tmp_path):
     assert not np.array_equal(data, volume)
 
 
+def test_fidelity_is_reported_and_min_fidelity_names_the_slices_below_it(tiny_model, tmp_path):
+    volume = phantom_volume()
+    source = write_nifti(tmp_path / "sub_T1.nii.gz", volume)
+    out = tmp_path / "sub_T1_enhanced.nii.gz"
+
+    passed = edge("enhance", source, "-o", out, "--model", tiny_model, "--min-fidelity", "0")
+    assert passed.returncode == 0, passed.stderr
+    assert "fidelity (R² to the input, 1.0 = faithful): min " in passed.stderr
+    assert "over 5 slices with anatomy" in passed.stderr  # slice 1 is empty
+    out.unlink()
+
+    # An untrained model is no monotone map of its input, so every slice with anatomy is below 1.0.
+    failed = edge("enhance", source, "-o", out, "--model", tiny_model, "--min-fidelity", "1.0")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    last_line = failed.stderr.strip().splitlines()[-1]
+    assert "Error: fidelity below 1.0 in slice(s) 2, 3, 4, 5, 6 of 6" in last_line
+    assert out.is_file()  # written all the same, for inspection
+
+
+def test_min_fidelity_outside_0_to_1_is_a_usage_error(tiny_model, tmp_path):
+    source = write_nifti(tmp_path / "sub_T1.nii.gz", phantom_volume())
+    result = edge("enhance", source, "-o", tmp_path / "o.nii.gz", "--model", tiny_model,
+                  "--min-fidelity", "1.5")
+    assert result.returncode == 2 and "--min-fidelity" in result.stderr
+
+
 def test_dicom_series_in_derived_series_out(tiny_model, tmp_path):
     source = tmp_path / "series"
     datasets = mr_series(slices=4)
@@ -64,6 +90,8 @@ def test_dicom_series_in_derived_series_out(tiny_model, tmp_path):
     result = edge("enhance", source, "-o", out, "--model", tiny_model)
     assert result.returncode == 0, result.stderr
     assert PATIENT_NAME.split("^")[0] not in result.stderr and PATIENT_ID not in result.stderr
+    assert "fidelity (R² to the input, 1.0 = faithful)" in result.stderr
+    assert all("Fidelity to the source: " in str(ds.ImageComments) for ds in map(pydicom.dcmread, out.iterdir()))
 
     derived = {p.name: pydicom.dcmread(p) for p in sorted(out.iterdir())}
     assert sorted(derived) == sorted(p.name for p in paths)
@@ -158,3 +186,13 @@ def test_malformed_geometry_is_one_line(tiny_model, tmp_path, keyword, value, ne
     # The error is one line; a progress bar may already have started above it.
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert needle in result.stderr.strip().splitlines()[-1]
+
+
+def test_nifti_with_nan_voxel_sizes_is_one_line(tiny_model, tmp_path):
+    image = nib.Nifti1Image(phantom_volume(), np.eye(4))
+    image.header["pixdim"][1:4] = np.nan
+    source = tmp_path / "nan_T1.nii"
+    nib.save(image, str(source))
+    result = edge("enhance", source, "-o", tmp_path / "out.nii", "--model", tiny_model)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "got (nan, nan); fix the voxel sizes (pixdim)" in result.stderr.strip().splitlines()[-1]

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from lohires_edge.node.config import ConfigError, load_config
+from lohires_edge.fidelity import DEFAULT_MIN_FIDELITY
+from lohires_edge.node.config import ConfigError, QaConfig, load_config
 from tests.conftest import program
 
 GOOD = """
@@ -43,7 +44,7 @@ def test_good_config_loads_with_defaults(tmp_path):
     assert config.models[0].path is None  # the shipped default model for T1
     assert config.destinations[0].name == "PACS"
     assert config.spool_quota_bytes == 2048 * 1024 ** 2 and config.tls is None
-    assert config.qa.max_field_strength == 0.1
+    assert config.qa == QaConfig(max_field_strength=0.1, min_fidelity=DEFAULT_MIN_FIDELITY, on_low_fidelity="flag")
 
 
 def test_qa_table_sets_the_field_strength_limit(tmp_path):
@@ -56,6 +57,11 @@ def test_importing_the_config_does_not_load_onnx_runtime():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_qa_table_sets_the_fidelity_guard(tmp_path):
+    config = load_config(_write(tmp_path, GOOD + '\n[qa]\nmin_fidelity = 1\non_low_fidelity = "withhold"\n'))
+    assert config.qa == QaConfig(min_fidelity=1.0, on_low_fidelity="withhold")
 
 
 @pytest.mark.parametrize("edit, key, problem", [
@@ -75,6 +81,10 @@ def test_importing_the_config_does_not_load_onnx_runtime():
     (lambda t: t.replace('host = "192.0.2.20"', 'host = "not a host"'), "destinations[0].host", "host name"),
     (lambda t: t + '\n[qa]\nmax_field_strength = 0\n', "qa.max_field_strength", "must be positive"),
     (lambda t: t + '\n[qa]\nmax_field = 1\n', "qa.max_field", "unknown key"),
+    (lambda t: t + '\n[qa]\nmin_fidelity = 1.2\n', "qa.min_fidelity", "between 0 and 1"),
+    (lambda t: t + '\n[qa]\nmin_fidelity = "high"\n', "qa.min_fidelity", "must be a number"),
+    (lambda t: t + '\n[qa]\non_low_fidelity = "drop"\n', "qa.on_low_fidelity", "flag, withhold"),
+    (lambda t: t + '\n[qa]\nmin_fidelty = 0.9\n', "qa.min_fidelty", "unknown key"),
 ])
 def test_each_mistake_is_one_line_naming_the_key(tmp_path, edit, key, problem):
     with pytest.raises(ConfigError) as info:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from io import BytesIO
 
+import pytest
 from pydicom import dcmread
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.dicom.derive import RESEARCH_CAUTION
 from lohires_edge.dicom.uids import derived_uid
 from lohires_edge.node.config import QaConfig
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.node.worker import Worker
-from tests.dicom.series import mr_series
+from tests.dicom.series import PATIENT_ID, PATIENT_NAME, mr_series
 
 
 def _encoded(ds) -> bytes:
@@ -47,6 +50,7 @@ def test_worker_enhances_passes_over_and_quarantines(tiny_model, tmp_path):
     assert value("lohires_skipped_instances_total", {"reason": "no model for the series"}) == 1
     assert value("lohires_quarantined_instances_total") == 1
     assert value("lohires_slice_seconds_count") == 1
+    assert value("lohires_slice_fidelity_count") == 1
 
 
 def test_series_above_the_field_strength_limit_are_passed_over_with_the_reason(tiny_model, tmp_path, caplog):
@@ -71,3 +75,36 @@ def test_series_above_the_field_strength_limit_are_passed_over_with_the_reason(t
     assert value("lohires_enhanced_instances_total", {"sequence": "T1"}) == 2
     assert (f"event=passed_over sop={high.SOPInstanceUID} series={high.SeriesInstanceUID} "
             "reason='field strength above qa.max_field_strength'") in caplog.text
+
+
+@pytest.mark.parametrize("qa, sent, mark", [
+    (QaConfig(min_fidelity=0.0, on_low_fidelity="withhold"), True, "Fidelity to the source: "),
+    (QaConfig(min_fidelity=1.0, on_low_fidelity="flag"), True, "LOW FIDELITY: "),
+    (QaConfig(min_fidelity=1.0, on_low_fidelity="withhold"), False, "LOW FIDELITY: "),
+])
+def test_fidelity_guard_flags_or_withholds_below_min_fidelity(tiny_model, tmp_path, caplog, qa, sent, mark):
+    # The untrained tiny model is no monotone map of its input: its fidelity is below 1 and above 0.
+    spool = Spool(tmp_path / "spool", 10 ** 8, ["PACS", "CONSOLE"])
+    metrics = NodeMetrics()
+    (t1,) = mr_series(1, description="AX T1 SE")
+    spool.store_incoming(t1.SOPInstanceUID, _encoded(t1))
+
+    with caplog.at_level(logging.INFO), OnnxRuntimeBackend(tiny_model) as backend:
+        assert Worker(spool, {"T1": backend}, metrics, qa).process_pending() == 1
+
+    assert spool.incoming() == []
+    for destination in ("PACS", "CONSOLE"):
+        queued, failed = spool.outgoing(destination), list(spool.failed_dir(destination).iterdir())
+        (derived,) = queued if sent else failed
+        assert (queued, failed) == (([derived], []) if sent else ([], [derived]))
+        comments = str(dcmread(derived).ImageComments)
+        assert comments.startswith(RESEARCH_CAUTION) and mark in comments
+    value = metrics.registry.get_sample_value
+    assert 0.0 < value("lohires_slice_fidelity_sum") < 1.0
+    # A labelled counter never incremented has no sample (None).
+    low = value("lohires_low_fidelity_instances_total", {"action": qa.on_low_fidelity}) or 0
+    assert low == (0 if qa.min_fidelity == 0.0 else 1)
+    (line,) = [r.getMessage() for r in caplog.records if "event=enhanced" in r.getMessage()]
+    assert f"fidelity={value('lohires_slice_fidelity_sum'):.3f}" in line
+    assert any("event=low_fidelity" in r.getMessage() for r in caplog.records) == bool(low)
+    assert PATIENT_NAME.split("^")[0] not in caplog.text and PATIENT_ID not in caplog.text

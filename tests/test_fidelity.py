@@ -1,0 +1,145 @@
+"""The fidelity score and the grey/white CNR gain on a simulated 64 mT T1 slab (1 mm grid, 1.6 mm source)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+from skimage.transform import resize
+
+from lohires_edge.fidelity import VolumeFidelity, fidelity, slice_scores
+from lohires_edge.metrics import cnr_gain, white_grey_masks
+from trainer.simulate import Geometry, simulate_dataset
+
+# 20 slices of 220 x 220 one-millimetre voxels through the middle of the head.
+SLAB = Geometry(fov_mm=220.0, high_matrix=220, high_slices=20)
+PIXEL_MM = 1.0
+
+
+@pytest.fixture(scope="module")
+def slab(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, np.ndarray]:
+    """(64 mT T1 volume, tissue labels) of one simulated subject."""
+    out = tmp_path_factory.mktemp("fidelity")
+    simulate_dataset(out, 1, sequences=("T1",), seed=2, size=SLAB, labels=True)
+    low = np.asarray(nib.load(str(next(Path(out, "Low_field").glob("*.nii.gz")))).dataobj, dtype=np.float64)
+    labels = np.asarray(nib.load(str(next(Path(out, "Labels").glob("*.nii.gz")))).dataobj)
+    return low, labels
+
+
+def smoothed(volume: np.ndarray, sigma_mm: float = 1.5) -> np.ndarray:
+    return gaussian_filter(volume, (sigma_mm / PIXEL_MM, sigma_mm / PIXEL_MM, 0))
+
+
+def with_lesion(slice_: np.ndarray, labels: np.ndarray, radius_mm: float = 8.0) -> np.ndarray:
+    """A bright disc in the white matter (half again the white-matter signal) that the input does not have."""
+    rows, cols = np.nonzero(labels == 1)
+    centre = rows[len(rows) // 2], cols[len(cols) // 2]
+    yy, xx = np.indices(slice_.shape)
+    disc = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= (radius_mm / PIXEL_MM) ** 2
+    return slice_ + 500.0 * disc
+
+
+def test_the_input_itself_is_perfectly_faithful(slab):
+    low, _ = slab
+    score = fidelity(low, low.copy(), PIXEL_MM)
+    assert score.r2 == pytest.approx(1.0, abs=1e-12) and score.departing == 0.0
+
+
+def test_smoothing_by_1_5_mm_is_nearly_faithful(slab):
+    low, _ = slab
+    score = fidelity(low, smoothed(low), PIXEL_MM)
+    assert 0.975 < score.r2 < 0.999
+    assert 0.0 < score.departing < 0.025  # 0.2-2.2 % over simulated subjects (the scalp's edges)
+
+
+def test_a_monotone_contrast_change_keeps_the_score_high(slab):
+    low, _ = slab
+    score = fidelity(low, 1000.0 * (low / low.max()) ** 0.6, PIXEL_MM)
+    assert score.r2 > 0.99 and score.departing < 0.002
+
+
+def test_an_invented_lesion_lowers_the_score_and_departs(slab):
+    low, labels = slab
+    k = low.shape[2] // 2
+    faithful = fidelity(low[:, :, k], smoothed(low)[:, :, k], PIXEL_MM)
+    invented = fidelity(low[:, :, k], with_lesion(smoothed(low)[:, :, k], labels[:, :, k]), PIXEL_MM)
+    assert invented.r2 < faithful.r2 - 0.01
+    assert invented.departing > faithful.departing + 0.005
+
+
+def test_an_output_on_a_finer_grid_is_compared_over_the_same_field_of_view(slab):
+    low, _ = slab
+    source = resize(low[:, :, 10], (125, 125), anti_aliasing=True, preserve_range=True)  # the 1.6 mm series
+    finer = resize(source, (224, 224), order=3, preserve_range=True)  # the model grid, same field of view
+    shifted = np.roll(finer, 12, axis=1)  # the same image 5 source pixels off: not this input's anatomy
+    assert fidelity(source, finer, 1.6).r2 > 0.99
+    assert fidelity(source, shifted, 1.6).r2 < 0.9
+
+
+def test_a_slice_without_anatomy_is_not_judged():
+    noise = np.hypot(*np.random.default_rng(0).normal(0, 30, (2, 128, 128)))
+    assert fidelity(noise, noise + 5.0, PIXEL_MM) is None
+    assert fidelity(np.zeros((64, 64)), np.ones((64, 64)), PIXEL_MM) is None
+
+
+def test_nan_voxels_count_as_background(slab):
+    low, _ = slab
+    holed = low[:, :, 10].copy()
+    holed[:5, :5] = np.nan
+    score = fidelity(holed, holed, PIXEL_MM)
+    assert score.r2 == pytest.approx(1.0) and score.departing == 0.0
+
+
+def test_a_flat_output_keeps_nothing(slab):
+    low, _ = slab
+    assert fidelity(low[:, :, 10], np.full(low.shape[:2], 500.0), PIXEL_MM).r2 == 0.0
+
+
+@pytest.mark.parametrize("pixel_mm", [0.0, -1.0, float("nan"), (1.0,), (1.0, 1.0, 1.0)])
+def test_a_bad_pixel_size_is_refused(pixel_mm):
+    with pytest.raises(ValueError, match="pixel size"):
+        fidelity(np.ones((8, 8)), np.ones((8, 8)), pixel_mm)
+
+
+def test_mismatched_slices_are_refused():
+    with pytest.raises(ValueError, match="same slices"):
+        fidelity(np.ones((8, 8, 3)), np.ones((8, 8, 2)), 1.0)
+
+
+def test_slice_scores_summarize_the_slices_with_anatomy(slab):
+    low, labels = slab
+    sources = [low[:, :, k] for k in (5, 10, 15)] + [np.zeros((200, 200))]
+    outputs = [sources[0], with_lesion(sources[1], labels[:, :, 10], radius_mm=12.0), sources[2], sources[3]]
+    volume = slice_scores(sources, outputs, [PIXEL_MM] * 4)
+    assert volume.scores[0] == volume.scores[2] == pytest.approx(1.0) and volume.scores[3] is None
+    assert volume.minimum == volume.scores[1] < 0.99
+    assert volume.median == pytest.approx(1.0)
+    assert volume.below(0.99) == [1]
+
+
+def test_a_volume_with_no_anatomy_has_no_summary():
+    volume = VolumeFidelity((None, None))
+    assert volume.minimum is None and volume.median is None and volume.below(0.9) == []
+
+
+def test_cnr_gain_is_one_for_the_input_and_rises_with_smoothing_falls_with_noise(slab):
+    low, labels = slab
+    white, grey = labels == 1, labels == 2
+    # As much noise again as white matter already varies by: the CNR falls by at least sqrt(2).
+    noisy = low + np.random.default_rng(1).normal(0, np.std(low[white]), low.shape)
+    assert cnr_gain(low, low, white, grey) == pytest.approx(1.0)
+    assert 1.3 < cnr_gain(low, smoothed(low), white, grey) < 2.5
+    assert cnr_gain(low, noisy, white, grey) < 0.8
+
+
+def test_multi_otsu_masks_find_white_and_grey_matter_of_a_t1(slab):
+    low, labels = slab
+    brain = (labels >= 1) & (labels <= 3)  # white and grey matter, CSF
+    white, grey = white_grey_masks(smoothed(low), brain, "T1")
+    assert np.mean(labels[white] == 1) > 0.55  # the rest: grey matter partial-volumed at 64 mT
+    assert np.mean(labels[grey] == 2) > 0.4
+    with pytest.raises(ValueError, match="unknown sequence"):
+        white_grey_masks(low, brain, "PD")
