@@ -30,7 +30,7 @@ class Agreement:
         return 1.0 - self.ssim_mean
 
 
-def compare(reference: Backend, candidate: Backend, batch: np.ndarray) -> Agreement:
+def measure_agreement(reference: Backend, candidate: Backend, batch: np.ndarray) -> Agreement:
     """Per-slice PSNR and SSIM of `candidate`'s outputs against `reference`'s (each slice's own range)."""
     expected, actual = _run(reference, batch), _run(candidate, batch)
     metrics = [image_metrics(e, a) for e, a in zip(expected, actual)]

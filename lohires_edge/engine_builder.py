@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from lohires_edge.agreement import compare
+from lohires_edge.agreement import measure_agreement
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.backends.tensorrt import TensorRTBackend, detect_platform, import_tensorrt
 from lohires_edge.contract import read_contract
@@ -65,7 +65,7 @@ def build_engine(model: Path, precision: str, store: Path, check_slices: Sequenc
 
     batch, _ = to_model_batch(check_slices, contract.mapping)
     with TensorRTBackend(plan, contract, max_batch) as engine, OnnxRuntimeBackend(model) as reference:
-        agreement = compare(reference, engine, batch)
+        agreement = measure_agreement(reference, engine, batch)
     manifest = Manifest(model_sha256=file_sha256(built_from or model), contract=contract, precision=precision,
                         platform=platform, max_batch=max_batch,
                         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

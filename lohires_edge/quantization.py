@@ -24,7 +24,7 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from lohires_edge.agreement import Agreement, compare
+from lohires_edge.agreement import Agreement, measure_agreement
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import load_onnx, read_contract, write_contract
 from lohires_edge.engine_store import file_sha256
@@ -123,7 +123,7 @@ def quantize_model(model: Path, output: Path, calibration: Sequence[AnySlice], h
                         extra_options={"ActivationSymmetric": TARGETS[target].symmetric_activations,
                                        "WeightSymmetric": True,
                                        "CalibPercentile": PERCENTILE})
-        agreement = compare(fp32, OnnxRuntimeBackend(quantized), holdout_batch)
+        agreement = measure_agreement(fp32, OnnxRuntimeBackend(quantized), holdout_batch)
         log.info("INT8 vs FP32 on %d held-out slices: PSNR %.2f dB (min %.2f), SSIM %.4f (min %.4f)",
                  agreement.slices, agreement.psnr_mean, agreement.psnr_min, agreement.ssim_mean, agreement.ssim_min)
         if agreement.ssim_drop > max_ssim_drop or agreement.psnr_mean < min_psnr:

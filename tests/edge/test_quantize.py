@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 
@@ -10,15 +11,17 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
+from lohires_edge.agreement import measure_agreement
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
 from lohires_edge.engine_store import file_sha256
 from lohires_edge.errors import LohiresError
-from lohires_edge.quantization import is_qdq, quantize_model
+from lohires_edge.quantization import DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, is_qdq, quantize_model
 from lohires_edge.slice_mapping import to_model_batch
 from lohires_edge.volumes import VolumeError, sample_slices
 from tests.conftest import program
 from tests.dicom.series import mr_series, write_series
+from tests.edge.fixed_model import write_fixed_model
 from tests.edge.phantoms import phantom_volume, write_nifti
 
 
@@ -62,11 +65,14 @@ def test_quantize_writes_a_symmetric_per_channel_qdq_model(tiny_model, calib_dir
     assert record["calibration_slices"] == 12 and record["method"] == "entropy"
     assert record["source_sha256"] == file_sha256(tiny_model)
 
-    slices = [phantom_volume(slices=3, seed=9)[:, :, k] for k in (1, 2)]
-    batch, _ = to_model_batch(slices, contract.mapping)
-    fp32, int8 = OnnxRuntimeBackend(tiny_model).run(batch), OnnxRuntimeBackend(out).run(batch)
-    assert not np.array_equal(fp32, int8)  # really quantized
-    assert np.max(np.abs(fp32 - int8)) < 0.05
+    # What the command printed and recorded is what INT8 does against FP32 on those same held-out slices.
+    _, holdout = sample_slices(calib_dir, 12, 6, sequence="T1")
+    batch, _ = to_model_batch(holdout, contract.mapping)
+    fp32, int8 = OnnxRuntimeBackend(tiny_model), OnnxRuntimeBackend(out)
+    measured = dataclasses.asdict(measure_agreement(fp32, int8, batch))
+    assert record["int8_vs_fp32"] == pytest.approx(measured, rel=1e-4)
+    assert f"PSNR {measured['psnr_mean']:.2f} dB" in result.stdout
+    assert measured["psnr_mean"] >= DEFAULT_MIN_PSNR and 1 - measured["ssim_mean"] <= DEFAULT_MAX_SSIM_DROP
 
 
 def test_quantize_refuses_past_the_threshold_and_writes_nothing(tiny_model, calib_dir, tmp_path):
@@ -79,11 +85,33 @@ def test_quantize_refuses_past_the_threshold_and_writes_nothing(tiny_model, cali
     assert list(tmp_path.iterdir()) == []
 
 
-def test_calibration_from_a_dicom_series(tiny_model, tmp_path):
-    write_series(mr_series(slices=6, rows=28, cols=24), tmp_path / "series")
+@pytest.fixture(scope="module")
+def fixed_model(tmp_path_factory):
+    return write_fixed_model(tmp_path_factory.mktemp("fixed") / "fixed-t1.onnx")
+
+
+def test_calibration_from_a_dicom_series(fixed_model, tmp_path):
+    series = mr_series(slices=6, rows=28, cols=24)
+    write_series(series, tmp_path / "series")
     calibration, holdout = sample_slices(tmp_path / "series", 4, 2)
-    agreement = quantize_model(tiny_model, tmp_path / "q.onnx", calibration, holdout)
-    assert agreement.slices == 2 and (tmp_path / "q.onnx").is_file()
+    drawn = [_index_in(series, s) for s in calibration + holdout]
+    assert sorted(drawn) == list(range(6)), "calibration must read each slice of the series exactly once"
+
+    out = tmp_path / "q.onnx"
+    result = quantize_model(fixed_model, out, calibration, holdout)
+    assert result.slices == 2 and is_qdq(out)
+    assert json.loads(read_contract(out).extra["quantization"])["calibration_slices"] == 4
+    batch, _ = to_model_batch(holdout, read_contract(fixed_model).mapping)
+    fp32, int8 = OnnxRuntimeBackend(fixed_model).run(batch), OnnxRuntimeBackend(out).run(batch)
+    assert not np.array_equal(fp32, int8)  # really quantized
+    assert np.max(np.abs(fp32 - int8)) < 0.05
+    assert np.corrcoef(fp32.ravel(), int8.ravel())[0, 1] > 0.99
+
+
+def _index_in(series: list, pixels: np.ndarray) -> int:
+    """Which instance of `series` holds these pixels (the series' slices all differ)."""
+    (index,) = [i for i, ds in enumerate(series) if np.array_equal(ds.pixel_array, pixels)]
+    return index
 
 
 def test_sampling_skips_empty_slices_and_other_sequences(tmp_path):
