@@ -7,7 +7,7 @@ name, and the temporary file is removed whenever the write fails.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -21,15 +21,16 @@ def atomic_path(path: Path, tmp_dir: Path | None = None, suffix: str = ".part",
     `tmp_dir` (default: the target's folder) must be on the same filesystem; `suffix` ends the temporary
     name, for writers that choose a format by extension (nibabel). The file gets `mode`, by default what
     an ordinary open() would give under the umask: a model written as root must stay readable by the
-    service's own user, whereas patient data (the spool) asks for 0o600.
+    service's own user, whereas patient data (the spool) asks for 0o600. The umask is never changed: it is
+    process-wide, and other threads create files meanwhile.
     """
     path = Path(path)
-    fd, name = tempfile.mkstemp(dir=tmp_dir or path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    tmp = Path(name)
+    folder = Path(tmp_dir or path.parent)
+    tmp = _create_temporary(folder, f".{path.name}.", suffix, 0o666 if mode is None else mode)
     try:
         yield tmp
-        os.chmod(tmp, _default_mode() if mode is None else mode)
+        if mode is not None:
+            os.chmod(tmp, mode)  # exactly `mode`, whatever the umask took away at creation
         _fsync(tmp, os.O_RDONLY)
         os.replace(tmp, path)
         fsync_dir(path.parent)
@@ -48,10 +49,15 @@ def fsync_dir(folder: Path) -> None:
     _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
 
 
-def _default_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def _create_temporary(folder: Path, prefix: str, suffix: str, mode: int) -> Path:
+    """A new empty file with a random name, created with `mode` under the umask (as open() would)."""
+    while True:
+        tmp = folder / f"{prefix}{secrets.token_hex(8)}{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+            return tmp
+        except FileExistsError:  # 64 random bits: practically never
+            continue
 
 
 def _fsync(path: Path, flags: int) -> None:

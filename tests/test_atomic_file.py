@@ -34,3 +34,18 @@ def test_files_get_the_umask_mode_unless_a_mode_is_asked_for(tmp_path):
         os.umask(old)
     assert (tmp_path / "model.onnx").stat().st_mode & 0o777 == 0o644  # mkstemp alone would give 0o600
     assert (tmp_path / "1.2.3.dcm").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_umask_is_never_touched_and_patient_data_is_private_from_the_start(tmp_path, monkeypatch):
+    """The umask is process-wide: flipping it races with every other thread that creates a file."""
+    import os
+
+    def no_umask(mask):
+        raise AssertionError("atomic_file changed the process umask")
+
+    monkeypatch.setattr(os, "umask", no_umask)
+    with atomic_path(tmp_path / "1.2.3.dcm", mode=0o600) as tmp:
+        assert tmp.stat().st_mode & 0o777 == 0o600  # before a byte of patient data is written
+        tmp.write_bytes(b"pixels")
+    write_atomically(tmp_path / "model.onnx", b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.2.3.dcm", "model.onnx"]
