@@ -1,4 +1,9 @@
-"""The models shipped in the package: self-describing, documented, small, and better than the 64 mT input."""
+"""The models shipped in the package: one per sequence, self-describing, runnable, documented, small, and
+closer to 3 T than the 64 mT input on a subject no model has seen.
+
+Nothing here names a particular model or version: the shipped files may be replaced by retrained ones of
+the same names, and these tests then say whether the new ones still deserve to be the defaults.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +12,39 @@ import numpy as np
 import pytest
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-from lohires_edge.contract import read_contract
+from lohires_edge.contract import SEQUENCES, read_contract
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, SUBJECT_PREFIX, volume_name
 from lohires_edge.inference import enhance_slices
 from lohires_edge.models import MODELS_DIR, default_model_path
 
-SHIPPED = sorted(MODELS_DIR.glob("*.onnx"))
 MAX_BYTES = 30 * 1024 ** 2
+SHIPPED = [default_model_path(sequence) for sequence in SEQUENCES]
 
 
-def test_t1_is_shipped():
-    assert default_model_path("T1") in SHIPPED
+def test_every_sequence_has_a_model_and_nothing_else_is_shipped():
+    assert sorted(MODELS_DIR.glob("*.onnx")) == sorted(SHIPPED)
 
 
-@pytest.mark.parametrize("model", SHIPPED, ids=lambda p: p.name)
-def test_each_model_names_its_sequence_and_has_a_card(model):
+@pytest.mark.parametrize("sequence", SEQUENCES)
+def test_each_model_names_its_sequence_and_has_a_card(sequence):
+    model = default_model_path(sequence)
     contract = read_contract(model)
-    assert contract.sequence == model.stem.upper()
+    assert contract.sequence == sequence and model.stem == sequence.lower()
     assert model.stat().st_size <= MAX_BYTES
     card = model.with_suffix(".md")
     assert card.is_file(), f"{model.name} has no model card"
     assert contract.model_id in card.read_text(), "the model card describes another model than the one shipped"
+
+
+@pytest.mark.parametrize("sequence", SEQUENCES)
+def test_each_model_runs_in_onnx_runtime_on_its_own_grid(sequence):
+    with OnnxRuntimeBackend(default_model_path(sequence)) as backend:
+        size = backend.contract.input_size
+        batch = np.random.default_rng(0).uniform(-1, 1, (2, size, size)).astype(np.float32)
+        out = backend.run(batch)
+    assert out.shape == batch.shape and out.dtype == np.float32
+    assert np.isfinite(out).all() and np.abs(out).max() <= 1.0 + 1e-5  # the model range
+    assert not np.allclose(out[0], out[1])  # the output depends on the input
 
 
 @pytest.fixture(scope="module")
@@ -34,25 +52,27 @@ def unseen_subject(tmp_path_factory):
     """One full-size simulated subject with a seed no shipped model was trained or validated on."""
     from trainer.simulate import simulate_dataset
     out = tmp_path_factory.mktemp("unseen")
-    simulate_dataset(out, subjects=1, sequences=tuple(read_contract(m).sequence for m in SHIPPED), seed=4242)
+    simulate_dataset(out, subjects=1, sequences=SEQUENCES, seed=4242)
     return out
 
 
-@pytest.mark.parametrize("model", SHIPPED, ids=lambda p: p.name)
-def test_each_model_brings_the_64mT_input_closer_to_3T(model, unseen_subject):
+@pytest.mark.parametrize("sequence", SEQUENCES)
+def test_each_model_brings_the_64mT_input_closer_to_3T(sequence, unseen_subject):
     from trainer.reference import compare
 
-    sequence = read_contract(model).sequence
-    low = np.asarray(nib.load(unseen_subject / "Low_field" / f"POCEMR001_{sequence}.nii.gz").dataobj)
-    high = np.asarray(nib.load(unseen_subject / "High_field" / f"POCEMR001_{sequence}.nii.gz").dataobj)
+    name = volume_name(f"{SUBJECT_PREFIX}001", sequence)
+    low = np.asarray(nib.load(unseen_subject / LOW_FIELD_DIR / name).dataobj)
+    high = np.asarray(nib.load(unseen_subject / HIGH_FIELD_DIR / name).dataobj)
     middle = low.shape[2] // 2
     picks = range(middle - 20, middle + 21, 8)
-    with OnnxRuntimeBackend(model) as backend:
+    with OnnxRuntimeBackend(default_model_path(sequence)) as backend:
         enhanced = enhance_slices(backend, [low[:, :, k] for k in picks])
     gains = []
     for k, out in zip(picks, enhanced):
         scores = compare(high[:, :, k], {"input": low[:, :, k], "model": out})
-        gains.append((scores["model"]["ssim"] - scores["input"]["ssim"], scores["model"]["psnr"] - scores["input"]["psnr"]))
-    ssim_gain, psnr_gain = np.mean(gains, axis=0)
-    assert ssim_gain > 0.15, f"SSIM gain {ssim_gain:.3f}"
-    assert psnr_gain > 0.5, f"PSNR gain {psnr_gain:.2f} dB"
+        gains.append([scores["model"][m] - scores["input"][m] for m in ("ssim", "psnr")])
+    ssim_gains, psnr_gains = np.array(gains).T
+    # Closer on average by a clear margin, and on most slices: one lucky slice cannot carry a bad model.
+    assert ssim_gains.mean() > 0.1, f"SSIM gain {ssim_gains.mean():.3f}"
+    assert psnr_gains.mean() > 0.5, f"PSNR gain {psnr_gains.mean():.2f} dB"
+    assert (ssim_gains > 0).sum() >= len(picks) - 1, f"SSIM gains per slice {np.round(ssim_gains, 3)}"
