@@ -13,19 +13,23 @@ import pytest
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import SEQUENCES, read_contract
-from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, SUBJECT_PREFIX, volume_name
 from lohires_edge.inference import enhance_slices
 from lohires_edge.models import MODELS_DIR, default_model_path
+from trainer.simulate import HIGH_FIELD_DIR, LOW_FIELD_DIR, subject_id
 
 MAX_BYTES = 30 * 1024 ** 2
-SHIPPED = [default_model_path(sequence) for sequence in SEQUENCES]
+# Retrained on the real-anatomy simulator so far: T1. T2 and FLAIR models trained on the old procedural
+# phantom were withdrawn (they made held-out images worse); they come back when retrained.
+SHIPPED_SEQUENCES = ("T1",)
+SHIPPED = [default_model_path(sequence) for sequence in SHIPPED_SEQUENCES]
 
 
-def test_every_sequence_has_a_model_and_nothing_else_is_shipped():
+def test_the_shipped_models_are_named_by_sequence_and_nothing_else_is_shipped():
     assert sorted(MODELS_DIR.glob("*.onnx")) == sorted(SHIPPED)
+    assert set(SHIPPED_SEQUENCES) <= set(SEQUENCES)
 
 
-@pytest.mark.parametrize("sequence", SEQUENCES)
+@pytest.mark.parametrize("sequence", SHIPPED_SEQUENCES)
 def test_each_model_names_its_sequence_and_has_a_card(sequence):
     model = default_model_path(sequence)
     contract = read_contract(model)
@@ -36,14 +40,14 @@ def test_each_model_names_its_sequence_and_has_a_card(sequence):
     assert contract.model_id in card.read_text(), "the model card describes another model than the one shipped"
 
 
-@pytest.mark.parametrize("sequence", SEQUENCES)
+@pytest.mark.parametrize("sequence", SHIPPED_SEQUENCES)
 def test_each_model_runs_in_onnx_runtime_on_its_own_grid(sequence):
     with OnnxRuntimeBackend(default_model_path(sequence)) as backend:
         size = backend.contract.input_size
         batch = np.random.default_rng(0).uniform(-1, 1, (2, size, size)).astype(np.float32)
         out = backend.run(batch)
     assert out.shape == batch.shape and out.dtype == np.float32
-    assert np.isfinite(out).all() and np.abs(out).max() <= 1.0 + 1e-5  # the model range
+    assert np.isfinite(out).all()  # residual models are unbounded: the slice mapping clips to the window
     assert not np.allclose(out[0], out[1])  # the output depends on the input
 
 
@@ -56,11 +60,11 @@ def unseen_subject(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("sequence", SEQUENCES)
+@pytest.mark.parametrize("sequence", SHIPPED_SEQUENCES)
 def test_each_model_brings_the_64mT_input_closer_to_3T(sequence, unseen_subject):
     from trainer.reference import compare
 
-    name = volume_name(f"{SUBJECT_PREFIX}001", sequence)
+    name = f"{subject_id(1)}_{sequence}.nii.gz"
     low = np.asarray(nib.load(unseen_subject / LOW_FIELD_DIR / name).dataobj)
     high = np.asarray(nib.load(unseen_subject / HIGH_FIELD_DIR / name).dataobj)
     middle = low.shape[2] // 2

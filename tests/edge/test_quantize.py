@@ -17,7 +17,7 @@ from lohires_edge.contract import read_contract
 from lohires_edge.engine_store import file_sha256
 from lohires_edge.errors import LohiresError
 from lohires_edge.quantization import DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, is_qdq, quantize_model
-from lohires_edge.slice_mapping import to_model_batch
+from lohires_edge.slice_mapping import SliceImage, to_model_batch
 from lohires_edge.volumes import VolumeError, sample_slices
 from tests.conftest import program
 from tests.dicom.series import mr_series, write_series
@@ -108,9 +108,9 @@ def test_calibration_from_a_dicom_series(fixed_model, tmp_path):
     assert np.corrcoef(fp32.ravel(), int8.ravel())[0, 1] > 0.99
 
 
-def _index_in(series: list, pixels: np.ndarray) -> int:
+def _index_in(series: list, drawn: SliceImage) -> int:
     """Which instance of `series` holds these pixels (the series' slices all differ)."""
-    (index,) = [i for i, ds in enumerate(series) if np.array_equal(ds.pixel_array, pixels)]
+    (index,) = [i for i, ds in enumerate(series) if np.array_equal(ds.pixel_array, drawn.pixels)]
     return index
 
 
