@@ -2,7 +2,7 @@
 without patients.
 
     from trainer.simulate import simulate_dataset
-    simulate_dataset(out, subjects=2, size="small", dicom_dir=out / "dicom")   # tests: < 1 s per subject
+    simulate_dataset(out, subjects=2, size="small", dicom_dir=out / "dicom")   # tests: about 1 s a subject
 
 See docs/simulator.md for the anatomy, physics, every number and its source.
 """
