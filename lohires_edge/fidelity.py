@@ -83,6 +83,25 @@ def fidelity(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
     an output on another in-plane matrix is taken to cover the same field of view (the model grid), is
     degraded on its own grid and then resampled onto the source's.
     """
+    departure = departure_map(source, output, pixel_mm, source_pixel_mm)
+    if departure is None:
+        return None
+    residual, head, total = departure
+    if total == 0.0:  # a flat output keeps none of the input's structure
+        return Fidelity(r2=0.0, departing=0.0)
+    return Fidelity(r2=float(1.0 - np.sum(residual[head] ** 2) / total),
+                    departing=float(np.mean(np.abs(residual[head]) > DEPARTURE)))
+
+
+def departure_map(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
+                  source_pixel_mm: float = SOURCE_PIXEL_MM) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Where `output` departs from `source`: (residual, head, total), or None without anatomy.
+
+    residual: on the source's grid, the degraded output minus its monotone fit from the degraded input, as a
+    share of the output's robust range (0 outside the head; a voxel departs beyond DEPARTURE). head: the
+    voxels judged. total: the sum of squares of the degraded output about its mean over the head, in the
+    same units (R^2 = 1 - sum(residual^2) / total). Arguments as for `fidelity`.
+    """
     src = np.nan_to_num(np.asarray(source, dtype=np.float64))  # NaN voxels (float NIfTI) count as background
     out = np.nan_to_num(np.asarray(output, dtype=np.float64))
     if src.ndim not in (2, 3) or out.ndim != src.ndim or out.shape[2:] != src.shape[2:]:
@@ -97,20 +116,20 @@ def fidelity(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
     head = head_mask(degraded_src)
     if head is None:
         return None
-    return _monotone_fit_scores(degraded_src[head], degraded_out[head])
+    x, y = degraded_src[head], degraded_out[head]
+    low, high = np.percentile(y, ROBUST_RANGE)
+    scale = high - low if high > low else max(float(np.abs(y).max()), 1.0)
+    residual = np.zeros_like(degraded_out)
+    residual[head] = (y - _monotone_fit(x, y)) / scale
+    return residual, head, float(np.sum(((y - y.mean()) / scale) ** 2))
 
 
-def _monotone_fit_scores(x: np.ndarray, y: np.ndarray) -> Fidelity:
+def _monotone_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The least-squares fit of y by a non-decreasing function of x."""
     order = np.argsort(x, kind="stable")
     fitted = np.empty_like(y)
     fitted[order] = isotonic_regression(y[order]).x
-    residual = y - fitted
-    total = float(np.sum((y - y.mean()) ** 2))
-    if total == 0.0:  # a flat output keeps none of the input's structure
-        return Fidelity(r2=0.0, departing=0.0)
-    low, high = np.percentile(y, ROBUST_RANGE)
-    departing = float(np.mean(np.abs(residual) > DEPARTURE * (high - low))) if high > low else 0.0
-    return Fidelity(r2=float(1.0 - np.sum(residual ** 2) / total), departing=departing)
+    return fitted
 
 
 def _pair(pixel_mm: PixelSize) -> tuple[float, float]:

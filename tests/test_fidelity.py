@@ -10,7 +10,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 from skimage.transform import resize
 
-from lohires_edge.fidelity import VolumeFidelity, fidelity, slice_scores
+from lohires_edge.fidelity import DEPARTURE, VolumeFidelity, departure_map, fidelity, slice_scores
 from lohires_edge.metrics import cnr_gain, white_grey_masks
 from trainer.simulate import Geometry, simulate_dataset
 
@@ -33,13 +33,17 @@ def smoothed(volume: np.ndarray, sigma_mm: float = 1.5) -> np.ndarray:
     return gaussian_filter(volume, (sigma_mm / PIXEL_MM, sigma_mm / PIXEL_MM, 0))
 
 
-def with_lesion(slice_: np.ndarray, labels: np.ndarray, radius_mm: float = 8.0) -> np.ndarray:
-    """A bright disc in the white matter (half again the white-matter signal) that the input does not have."""
+def lesion_disc(labels: np.ndarray, radius_mm: float = 8.0) -> np.ndarray:
+    """A disc in the white matter of a slice."""
     rows, cols = np.nonzero(labels == 1)
     centre = rows[len(rows) // 2], cols[len(cols) // 2]
-    yy, xx = np.indices(slice_.shape)
-    disc = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= (radius_mm / PIXEL_MM) ** 2
-    return slice_ + 500.0 * disc
+    yy, xx = np.indices(labels.shape)
+    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= (radius_mm / PIXEL_MM) ** 2
+
+
+def with_lesion(slice_: np.ndarray, labels: np.ndarray, radius_mm: float = 8.0) -> np.ndarray:
+    """A bright disc in the white matter (half again the white-matter signal) that the input does not have."""
+    return slice_ + 500.0 * lesion_disc(labels, radius_mm)
 
 
 def test_the_input_itself_is_perfectly_faithful(slab):
@@ -68,6 +72,17 @@ def test_an_invented_lesion_lowers_the_score_and_departs(slab):
     invented = fidelity(low[:, :, k], with_lesion(smoothed(low)[:, :, k], labels[:, :, k]), PIXEL_MM)
     assert invented.r2 < faithful.r2 - 0.01
     assert invented.departing > faithful.departing + 0.005
+
+
+def test_the_departure_map_points_at_the_invented_lesion(slab):
+    low, labels = slab
+    k = low.shape[2] // 2
+    residual, head, _ = departure_map(low[:, :, k], with_lesion(smoothed(low)[:, :, k], labels[:, :, k]), PIXEL_MM)
+    disc = lesion_disc(labels[:, :, k])
+    departing = np.abs(residual) > DEPARTURE
+    assert departing[disc].mean() > 0.5  # most of the lesion departs...
+    assert departing[head & ~disc].mean() < 0.02  # ...and little else does
+    assert np.all(residual[~head] == 0.0)
 
 
 def test_an_output_on_a_finer_grid_is_compared_over_the_same_field_of_view(slab):

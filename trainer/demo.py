@@ -2,8 +2,8 @@
 
 A simulated 64 mT T1 series (a subject the shipped model never saw) goes from a DICOM client to the node
 (`lohires-edge serve` with the shipped model), and the derived series comes back to a DICOM receiver. Then
-a montage (64 mT input | enhanced | 3 T reference) and a metrics table are written, next to the
-classical baseline (NLM + bicubic). dcmtk's storescu/storescp are used where installed (found by
+a montage (64 mT input | enhanced | where it departs from its input | 3 T reference) and a metrics table
+with each image's fidelity to its input are written, next to the classical baseline (NLM + bicubic). dcmtk's storescu/storescp are used where installed (found by
 `dcmtk_program`, never pynetdicom's same-named scripts), else pynetdicom's.
 """
 
@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw
 from skimage.transform import resize
 
 from lohires_edge.dicom.dcmtk import dcmtk_program
+from lohires_edge.fidelity import DEPARTURE, departure_map, dicom_pixel_mm, fidelity
 from trainer.baseline import classical_baseline
 from trainer.pairs import HIGH_DIR
 from trainer.reference import compare, sample_at_plane, unit_scale
@@ -35,6 +36,7 @@ NODE_AE, SCANNER_AE, RECEIVER_AE = "LOHIRES", "SCANNER", "RECEIVER"
 MONTAGE_SLICES = 4
 WAIT_SECONDS = 300
 MARKER = ".lohires-demo"  # the demo only ever deletes a folder that holds this file
+DEPARTURE_WHITE = 3 * DEPARTURE  # the departure map is white where the output departs this much or more
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,19 +202,29 @@ def report(data: Path, series: Path, received: Path) -> tuple[Image.Image, str]:
         reference = sample_at_plane(volume, affine, enhanced_ds)
         if reference.max() <= 0:
             continue  # outside the 3 T slab
-        low_field = source.pixel_array.astype(np.float64)
+        low_field, pixel_mm = source.pixel_array.astype(np.float64), dicom_pixel_mm(source)
         candidates = {"64 mT input (bicubic)": resize(low_field, enhanced.shape, order=3, preserve_range=True),
                       "NLM + bicubic": classical_baseline(low_field, enhanced.shape), "LoHiResGAN": enhanced}
         for name, metrics in compare(reference, candidates).items():
-            scores[name].append(metrics)
+            score = fidelity(low_field, candidates[name], pixel_mm)
+            scores[name].append({**metrics, "fidelity": float("nan") if score is None else score.r2})
         if index in picks:
             panels.append([unit_scale(resize(low_field, enhanced.shape, order=0)), unit_scale(enhanced),
-                           unit_scale(reference)])
+                           departure_panel(low_field, enhanced, pixel_mm), unit_scale(reference)])
     return montage(panels), table(scores)
 
 
+def departure_panel(source: np.ndarray, enhanced: np.ndarray, pixel_mm: tuple[float, float]) -> np.ndarray:
+    """Where `enhanced` departs from its source (lohires_edge.fidelity), on its grid, white at DEPARTURE_WHITE."""
+    departure = departure_map(source, enhanced, pixel_mm)
+    if departure is None:
+        return np.zeros_like(enhanced)
+    magnitude = resize(np.abs(departure[0]), enhanced.shape, order=0)
+    return np.clip(magnitude / DEPARTURE_WHITE, 0.0, 1.0)
+
+
 def montage(panels: list[list[np.ndarray]]) -> Image.Image:
-    labels = ("64 mT input", "LoHiResGAN", "3 T reference")
+    labels = ("64 mT input", "LoHiResGAN", f"departs from input (white: {DEPARTURE_WHITE:.0%})", "3 T reference")
     rows = [np.concatenate(row, axis=1) for row in panels]
     pixels = (np.concatenate(rows, axis=0) * 255).astype(np.uint8)
     header = 18
@@ -226,13 +238,17 @@ def montage(panels: list[list[np.ndarray]]) -> Image.Image:
 
 
 def table(scores: dict[str, list[dict[str, float]]]) -> str:
-    lines = ["| image vs 3 T reference | PSNR (dB) | SSIM | NRMSE |", "| --- | --- | --- | --- |"]
+    lines = ["| image vs 3 T reference | PSNR (dB) | SSIM | NRMSE | fidelity to the input: median (min) |",
+             "| --- | --- | --- | --- | --- |"]
     for name, rows in scores.items():
         mean = {key: float(np.mean([r[key] for r in rows])) for key in ("psnr", "ssim", "nrmse")}
-        lines.append(f"| {name} | {mean['psnr']:.2f} | {mean['ssim']:.3f} | {mean['nrmse']:.3f} |")
+        judged = [r["fidelity"] for r in rows if not np.isnan(r["fidelity"])]
+        fidelity_cell = f"{np.median(judged):.3f} ({min(judged):.3f})" if judged else "no anatomy"
+        lines.append(f"| {name} | {mean['psnr']:.2f} | {mean['ssim']:.3f} | {mean['nrmse']:.3f} | {fidelity_cell} |")
     count = len(next(iter(scores.values())))
     return "\n".join(lines) + f"\n\nMean over {count} slices on the derived grid, each image's percentile window " \
-                              "scaled to [0, 1].\n"
+                              "scaled to [0, 1]. Fidelity: lohires_edge.fidelity's score of each image against " \
+                              "its own 64 mT slice (1.000 = faithful; the node's guard uses the same score).\n"
 
 
 if __name__ == "__main__":
