@@ -5,8 +5,8 @@ least ANATOMY_FRACTION of its pixels above the volume's Otsu threshold is used. 
 `lohires_edge.slice_geometry.volume_slicing` (the axis in the model's plane, from the affine) and each slice
 goes through `lohires_edge.slice_mapping.to_model` with its geometry, exactly as `enhance` and the node map
 theirs; a field of view larger than the grid gives several tiles per slice, as it does when served. Input and
-target are each windowed on their own volume's percentiles (as `enhance` windows a volume), so the model
-learns exactly the mapping it is served with.
+target are windowed by both rules a slice is served with (their volume's percentiles, as `enhance` maps, and
+each slice's own, as the node maps), so the model learns the mappings it is served with.
 """
 
 from __future__ import annotations
