@@ -6,7 +6,7 @@ import json
 import subprocess
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-from lohires_edge.benchmark import bench_backend, markdown_table
+from lohires_edge.backend_timing import bench_backend, markdown_table
 from tests.conftest import program
 
 
