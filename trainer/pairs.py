@@ -14,9 +14,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR as HIGH_DIR
+from lohires_edge.dataset_layout import LOW_FIELD_DIR as LOW_DIR
+from lohires_edge.dataset_layout import SUBJECT_PREFIX, volume_name
 from lohires_edge.errors import LohiresError
 
-LOW_DIR, HIGH_DIR = "Low_field", "High_field"
 AFFINE_TOLERANCE_MM = 1e-3
 
 
@@ -34,12 +36,13 @@ class Pair:
 def find_pairs(data: Path, sequence: str) -> list[Pair]:
     """Every subject of `sequence` in DATA, sorted by subject ID; refuses unpaired subjects."""
     data = Path(data)
-    pattern = re.compile(rf"^(POCEMR.*)_{re.escape(sequence)}\.nii\.gz$")
+    pattern = re.compile(rf"^({SUBJECT_PREFIX}.*){re.escape(volume_name('', sequence))}$")
+    files = volume_name(f"{SUBJECT_PREFIX}*", sequence)
     found: dict[str, dict[str, Path]] = {}
     for folder in (LOW_DIR, HIGH_DIR):
         if not (data / folder).is_dir():
             raise DataError(f"{data} has no {folder}/ folder; expected {data}/{LOW_DIR} and "
-                            f"{data}/{HIGH_DIR} holding POCEMR*_{sequence}.nii.gz files")
+                            f"{data}/{HIGH_DIR} holding {files} files")
         for path in sorted((data / folder).iterdir()):
             match = pattern.match(path.name)
             if match:
@@ -51,7 +54,7 @@ def find_pairs(data: Path, sequence: str) -> list[Pair]:
         raise DataError(f"unpaired {sequence} subjects in {data}: {', '.join(where)}; "
                         "add the missing file or remove the subject")
     if not low:
-        raise DataError(f"no POCEMR*_{sequence}.nii.gz pairs in {data}/{LOW_DIR} and {data}/{HIGH_DIR}")
+        raise DataError(f"no {files} pairs in {data}/{LOW_DIR} and {data}/{HIGH_DIR}")
     return [Pair(subject, low[subject], high[subject]) for subject in sorted(low)]
 
 

@@ -1,0 +1,18 @@
+"""The paired dataset's layout on disk, as the seed data has it: one definition for simulator, trainer and edge.
+
+    DATA/Low_field/POCEMR001_T1.nii.gz    the 64 mT acquisition
+    DATA/High_field/POCEMR001_T1.nii.gz   the 3 T reference on the same grid
+
+The simulator writes it, the trainer pairs subjects in it, and calibration samples its 64 mT side.
+"""
+
+from __future__ import annotations
+
+LOW_FIELD_DIR = "Low_field"
+HIGH_FIELD_DIR = "High_field"
+SUBJECT_PREFIX = "POCEMR"  # subject IDs: POCEMR followed by a number
+
+
+def volume_name(subject: str, sequence: str) -> str:
+    """The file name of one subject's volume of one sequence, in either folder."""
+    return f"{subject}_{sequence}.nii.gz"
