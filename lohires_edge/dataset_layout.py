@@ -13,6 +13,11 @@ HIGH_FIELD_DIR = "High_field"
 SUBJECT_PREFIX = "POCEMR"  # subject IDs: POCEMR followed by a number
 
 
+def subject_id(number: int) -> str:
+    """The ID of subject `number` (1-999), as the simulator names them: POCEMR001."""
+    return f"{SUBJECT_PREFIX}{number:03d}"
+
+
 def volume_name(subject: str, sequence: str) -> str:
     """The file name of one subject's volume of one sequence, in either folder."""
     return f"{subject}_{sequence}.nii.gz"
