@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.loopback.peers import program
 from lohires_edge import __version__
-from tests.conftest import program
 from tests.edge.fixed_model import write_fixed_model
 from tests.edge.phantoms import phantom_volume, write_nifti
 

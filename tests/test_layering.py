@@ -1,10 +1,14 @@
-"""The edge box has no TensorFlow: lohires_edge and every module in it must import without it."""
+"""The layers of DESIGN.md: lohires_edge imports neither TensorFlow nor trainer; benchmarks never import tests;
+reading the node's configuration loads no inference runtime."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import lohires_edge
+
+ROOT = Path(__file__).parents[1]
 
 CHECK = """
 import importlib, pkgutil, sys
@@ -31,3 +35,30 @@ def test_no_source_in_lohires_edge_mentions_trainer_imports():
                                                    "from tensorflow"))
                         for line in p.read_text().splitlines())]
     assert offenders == []
+
+
+def imported_modules(source: Path) -> set[str]:
+    """Every module a Python file imports, at any depth of its code."""
+    tree = ast.parse(source.read_text(), filename=str(source))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_benchmark_imports_tests():
+    sources = sorted((ROOT / "benchmarks").rglob("*.py"))
+    assert len(sources) >= 10, "the walk found too few benchmark modules to mean anything"
+    offenders = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.split(".")[0] == "tests")
+                 for p in sources}
+    assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_reading_the_node_config_loads_no_inference_runtime():
+    code = ("import sys, lohires_edge.node.config; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'onnxruntime', 'tensorrt', 'pycuda'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]"

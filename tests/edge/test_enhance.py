@@ -10,12 +10,12 @@ import numpy as np
 import pydicom
 import pytest
 
+from benchmarks.loopback.peers import program
+from benchmarks.loopback.synthetic_series import PATIENT_ID, PATIENT_NAME, mr_series, write_series
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.dicom.geometry import read_placed_slice
 from lohires_edge.inference import enhance_slices
 from lohires_edge.slice_mapping import intensity_window
-from tests.conftest import program
-from tests.dicom.series import PATIENT_ID, PATIENT_NAME, mr_series, write_series
 from tests.edge.phantoms import AFFINE, phantom_volume, write_nifti
 
 

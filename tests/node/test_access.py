@@ -9,9 +9,11 @@ import pytest
 from pydicom.uid import CTImageStorage, EnhancedMRImageStorage, ExplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE, _config
 
-from tests.dicom.series import mr_series, write_series
-from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, node_config, require_dcmtk,
-                              running_node, storescp, storescu, wait_for)
+from benchmarks.loopback.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, node_config, running_node, storescp,
+                                       storescu, wait_for)
+from benchmarks.loopback.synthetic_series import mr_series, write_series
+from tests.conftest import require_dcmtk
+
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*(VR UI|exceeds the maximum length)")]

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from benchmarks.loopback.peers import program
 from lohires_edge.fidelity import DEFAULT_MIN_FIDELITY
 from lohires_edge.node.config import ConfigError, QaConfig, load_config
-from tests.conftest import program
 
 GOOD = """
 [node]
