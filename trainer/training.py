@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from lohires_edge.errors import LohiresError
 from lohires_edge.slice_mapping import MappingParams
-from trainer.dataset import training_dataset, validation_dataset
+from trainer.input_pipeline import training_dataset, validation_dataset
 from trainer.distribution import choose_strategy, is_chief, use_mixed_precision, worker_label
 from trainer.losses import LossWeights, discriminator_loss, generator_loss
 from trainer.models import GeneratorConfig, build_discriminator, build_generator
