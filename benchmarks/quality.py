@@ -37,7 +37,7 @@ from lohires_edge.contract import SEQUENCES, read_contract
 from lohires_edge.errors import LohiresError
 from lohires_edge.fidelity import fidelity
 from lohires_edge.inference import enhance_slices
-from lohires_edge.metrics import cnr_gain, image_metrics
+from lohires_edge.image_quality import cnr_gain, image_metrics
 from lohires_edge.models import default_model_path
 from trainer.baseline import classical_baseline
 from trainer.evaluation import to_reference_scale

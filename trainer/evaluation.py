@@ -21,7 +21,7 @@ import numpy as np
 
 from lohires_edge.backends.base import Backend
 from lohires_edge.inference import enhance_volume
-from lohires_edge.metrics import IMAGE_METRICS, MEDICAL_METRICS, image_metrics, medical_metrics
+from lohires_edge.image_quality import IMAGE_METRICS, MEDICAL_METRICS, image_metrics, medical_metrics
 from lohires_edge.slice_mapping import MappingParams
 from trainer.pairs import Pair, load_pair
 
