@@ -16,7 +16,6 @@ from benchmarks.loopback.peers import (free_port, http_get, node_config, port_op
 from benchmarks.loopback.synthetic_series import mr_series, write_series
 from tests.conftest import require_dcmtk
 
-
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 
 

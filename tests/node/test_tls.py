@@ -19,7 +19,6 @@ from benchmarks.loopback.peers import (DEST_AE, NODE_AE, SCANNER_AE, free_port, 
 from benchmarks.loopback.synthetic_series import mr_series, write_series
 from tests.conftest import require_dcmtk, require_programs
 
-
 pytestmark = [pytest.mark.slow]
 
 

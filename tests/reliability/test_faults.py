@@ -15,7 +15,6 @@ import pytest
 from benchmarks.loopback.scenarios import kill_during_inference, kill_during_receive, kill_during_sending
 from tests.conftest import require_dcmtk
 
-
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 
 SLICES, KILLS, STEP = 30, 3, 4  # each kill comes STEP events after the previous start

@@ -16,7 +16,6 @@ from benchmarks.loopback.scenarios import load
 from benchmarks.loopback.synthetic_series import PATIENT_ID, PATIENT_NAME
 from tests.conftest import require_dcmtk
 
-
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 
 SCANNERS, SLICES = 4, 60
