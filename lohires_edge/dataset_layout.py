@@ -8,9 +8,14 @@ The simulator writes it, the trainer pairs subjects in it, and calibration sampl
 
 from __future__ import annotations
 
+import re
+
+from lohires_edge.contract import SEQUENCES
+
 LOW_FIELD_DIR = "Low_field"
 HIGH_FIELD_DIR = "High_field"
 SUBJECT_PREFIX = "POCEMR"  # subject IDs: POCEMR followed by a number
+_SEQUENCE_SUFFIX = re.compile(rf"_({'|'.join(SEQUENCES)})\.nii(\.gz)?$", flags=re.IGNORECASE)
 
 
 def subject_id(number: int) -> str:
@@ -21,3 +26,10 @@ def subject_id(number: int) -> str:
 def volume_name(subject: str, sequence: str) -> str:
     """The file name of one subject's volume of one sequence, in either folder."""
     return f"{subject}_{sequence}.nii.gz"
+
+
+def sequence_in_name(name: str) -> str | None:
+    """The sequence a NIfTI file's name ends with, in any case (sub_t1.nii.gz: T1); None if it names none."""
+    match = _SEQUENCE_SUFFIX.search(name)
+    return match.group(1).upper() if match else None
+

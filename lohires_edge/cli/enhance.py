@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from lohires_edge.backends.selection import open_backend
 from lohires_edge.cli.options import backend_option, engines_option, model_option
 from lohires_edge.contract import SEQUENCES
+from lohires_edge.dataset_layout import sequence_in_name
 from lohires_edge.enhancement import enhance_path
 from lohires_edge.errors import LohiresError
 from lohires_edge.fidelity import VolumeFidelity
@@ -36,7 +36,7 @@ def command(input_path: Path, output: Path, model: Path | None, engine: Path | N
     if model is not None and engine is not None:
         raise click.UsageError("give --model or --engine, not both")
     if model is None and engine is None and sequence is None:
-        sequence = _sequence_from_name(input_path)
+        sequence = sequence_in_name(input_path.name)
     with open_backend(model=model, engine=engine, backend=backend, engines_dir=engines_dir,
                       sequence=sequence) as runner:
         with _ProgressBar() as bar:
@@ -62,11 +62,6 @@ def _check_fidelity(fidelity: VolumeFidelity, threshold: float, output: Path) ->
         raise LohiresError(f"fidelity below {threshold} in slice(s) {numbers} of {len(fidelity.scores)} "
                            f"(lowest {fidelity.minimum:.3f}): the output departs from its input there; it "
                            f"was written to {output} for inspection")
-
-
-def _sequence_from_name(path: Path) -> str | None:
-    match = re.search(r"_(T1|T2|FLAIR)\.nii(\.gz)?$", path.name, flags=re.IGNORECASE)
-    return match.group(1).upper() if match else None
 
 
 class _ProgressBar:
