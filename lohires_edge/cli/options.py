@@ -32,6 +32,12 @@ def backend_option(help_text: str, with_all: bool = False) -> Callable[[F], F]:
                         help=help_text)
 
 
+def config_option(help_text: str) -> Callable[[F], F]:
+    """--config: the node's TOML configuration file, which must exist."""
+    return click.option("--config", "config_path", required=True,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path), help=help_text)
+
+
 def engines_option(help_text: str) -> Callable[[F], F]:
     """--engines: the engine store folder, by default the library's."""
     return click.option("--engines", "engines_dir", type=click.Path(file_okay=False, path_type=Path),
