@@ -11,7 +11,7 @@ import pytest
 from benchmarks.loopback.peers import program
 from lohires_edge import __version__
 from tests.edge.fixed_model import write_fixed_model
-from tests.edge.phantoms import phantom_volume, write_nifti
+from tests.edge.phantom_volumes import phantom_volume, write_nifti
 
 EDGE_VERBS = ["enhance", "quantize", "build-engine", "serve", "spool", "bench", "install-service"]
 TRAIN_VERBS = ["simulate", "fit", "evaluate", "export"]

@@ -16,7 +16,7 @@ from lohires_edge.engine_recipe import ENGINE_CHECK_SLICES, CalibrationDataNeede
 from lohires_edge.engine_store import Platform, file_sha256
 from lohires_edge.quantization import is_qdq
 from tests.edge.fixed_model import write_fixed_model
-from tests.edge.phantoms import phantom_volume, write_nifti
+from tests.edge.phantom_volumes import phantom_volume, write_nifti
 
 ORIN = Platform(tensorrt_version="10.3.0", gpu_name="Orin (nvgpu)", compute_capability="8.7", cuda_version="12.6")
 

@@ -19,7 +19,7 @@ from lohires_edge.dicom.geometry import read_placed_slice
 from lohires_edge.enhancement import enhance_path
 from lohires_edge.inference import enhance_slices
 from lohires_edge.slice_mapping import intensity_window
-from tests.edge.phantoms import AFFINE, phantom_volume, write_nifti
+from tests.edge.phantom_volumes import AFFINE, phantom_volume, write_nifti
 
 
 def edge(*args: str) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ from lohires_edge.quantization import DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, i
 from lohires_edge.slice_mapping import SliceImage, to_model_batch
 from lohires_edge.volumes import VolumeError, sample_slices
 from tests.edge.fixed_model import write_fixed_model
-from tests.edge.phantoms import phantom_volume, write_nifti
+from tests.edge.phantom_volumes import phantom_volume, write_nifti
 
 
 @pytest.fixture(scope="module")
