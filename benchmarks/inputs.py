@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lohires_edge.backends.selection import resolve_model
 from lohires_edge.contract import read_contract
+from lohires_edge.dataset_layout import LOW_FIELD_DIR
 from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, TARGETS,
                                        quantize_model)
 from lohires_edge.volumes import sample_slices
@@ -36,7 +37,7 @@ def simulated_data(folder: Path, subjects: int, seed: int, sequences: tuple[str,
     """`folder`, simulated with trainer.simulate unless it already holds every sequence's NIfTI pairs."""
     from trainer.simulate import simulate_dataset  # trainer is optional for the edge-only scripts
 
-    low = folder / "Low_field"
+    low = folder / LOW_FIELD_DIR
     if low.is_dir() and all(any(low.glob(f"*_{s}.nii*")) for s in sequences):
         return folder
     log.info("simulating %d subject(s) (seed %d, %s) into %s", subjects, seed, ",".join(sequences), folder)

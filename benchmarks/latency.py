@@ -3,7 +3,7 @@ per slice and the fraction of this CPU's measured float32 matmul peak it reaches
 
     .venv/bin/python -m benchmarks.latency [--model ONNX] [--batch-sizes 1,4,8] [--slices 64]
 
-Timing is lohires_edge.benchmark (the code behind `lohires-edge bench`): phantom slices through the slice
+Timing is lohires_edge.backend_timing (the code behind `lohires-edge bench`): phantom slices through the slice
 mapping, one timed backend run per batch. Precisions: the FP32 model and its INT8 Q/DQ versions
 (lohires_edge.quantization, calibrated on simulated slices; --int8-targets). Backends: ONNX Runtime on the
 CPU always, ONNX Runtime CUDA and TensorRT where this machine has them (else listed as skipped, with why).
@@ -19,7 +19,7 @@ from pathlib import Path
 from lohires_edge.backends.base import Backend
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend, cuda_available
 from lohires_edge.backends.selection import open_backend
-from lohires_edge.benchmark import bench_backend
+from lohires_edge.backend_timing import bench_backend
 from lohires_edge.contract import read_contract
 from lohires_edge.errors import LohiresError
 

@@ -7,10 +7,10 @@ Against the 3 T reference (held-out subjects): PSNR, SSIM, NRMSE of the 64 mT in
 baseline (NLM, then bicubic), the FP32 model and its INT8 Q/DQ version. Each subject is scored as
 trainer/evaluation.py scores a model: the whole volume, every slice through enhance_slices (the node's slice
 mapping and backend), each candidate volume put on the reference's intensity scale by one linear map of its
-percentile window (trainer.evaluation.to_reference_scale), then lohires_edge.metrics.image_metrics. The
+percentile window (trainer.evaluation.to_reference_scale), then lohires_edge.image_quality.image_metrics. The
 64 mT NIfTI is already on the 3 T grid, so the baseline's bicubic step is the identity here.
 
-Without a reference (lohires_edge.fidelity, lohires_edge.metrics.cnr_gain), each image against its own
+Without a reference (lohires_edge.fidelity, lohires_edge.image_quality.cnr_gain), each image against its own
 64 mT input: faithfulness R^2 and departing fraction over the whole volume, and the grey/white CNR gain on
 the simulated tissue labels. For the held-out subjects and for deliberately out-of-range inputs: lower
 SNR, thicker slices, another contrast. Beside the model: the input itself and the input smoothed by
@@ -34,10 +34,11 @@ from skimage.restoration import denoise_tv_chambolle
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import SEQUENCES, read_contract
+from lohires_edge.dataset_layout import LOW_FIELD_DIR
 from lohires_edge.errors import LohiresError
 from lohires_edge.fidelity import fidelity
 from lohires_edge.inference import enhance_slices
-from lohires_edge.metrics import cnr_gain, image_metrics
+from lohires_edge.image_quality import cnr_gain, image_metrics
 from lohires_edge.models import default_model_path
 from trainer.baseline import classical_baseline
 from trainer.evaluation import to_reference_scale
@@ -93,7 +94,7 @@ def shipped_models() -> list[Path]:
 def labelled_data(folder: Path, subjects: int, sequences: tuple[str, ...],
                   size: str | Geometry = "full") -> Path:
     """`folder`, simulated (held-out seed, with tissue labels) unless it already holds every sequence."""
-    low = folder / "Low_field"
+    low = folder / LOW_FIELD_DIR
     if not (low.is_dir() and all(len(list(low.glob(f"*_{s}.nii*"))) >= subjects for s in sequences)):
         logging.info("simulating %d subject(s) (seed %d, %s) into %s", subjects, HELDOUT_SEED,
                      ",".join(sequences), folder)

@@ -10,12 +10,12 @@ the node logged as unconfirmed), the node's peak RSS (VmHWM from /proc), and two
 p95): from the node's `event=spooled` log line for the source to its `event=delivered` line for the
 derivative (this includes the wait in the queue behind the other scanners' slices), and the worker's own
 time per slice (`event=enhanced seconds=`: read, decode, model, derive, spool).
-Faults: the SIGKILL loops of tests/reliability/scenarios.py (receive, inference, sending), --kills kills
+Faults: the SIGKILL loops of benchmarks/loopback/scenarios.py (receive, inference, sending), --kills kills
 each over one --fault-slices series. The scenarios raise if a kill misses its phase.
 
 Without --model, an untrained generator of the given size is exported by the trainer (cached under
 benchmarks/results/work/): the figures are about the node, not image quality. Needs dcmtk on PATH, and
-runs from the repository root (the scenarios live in tests/reliability/scenarios.py, shared with the tests).
+runs from the repository root (the scenarios live in benchmarks/loopback/scenarios.py, shared with the tests).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.loopback.scenarios import (Outcome, kill_during_inference, kill_during_receive, kill_during_sending,
+                                           load, slice_latencies)
 from benchmarks.report import RESULTS_DIR, markdown_table, write_record
 from lohires_edge.contract import ModelContract, read_contract
 from lohires_edge.slice_mapping import MappingParams
-from tests.reliability.scenarios import (Outcome, kill_during_inference, kill_during_receive, kill_during_sending,
-                                         load, slice_latencies)
 
 STEP = 5  # each kill comes this many events after the previous start
 

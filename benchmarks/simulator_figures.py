@@ -20,13 +20,15 @@ import numpy as np
 from scipy.ndimage import binary_erosion
 
 from lohires_edge.contract import SEQUENCES
-from trainer.simulate import simulate_dataset
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, subject_id, volume_name
+from trainer.simulate import LABELS_DIR, simulate_dataset
 
 from benchmarks.report import markdown_table
 
 FIGURE = Path(__file__).resolve().parent.parent / "docs" / "images" / "simulator-subjects.png"
 SEED = 3
 WM, GM, CSF = 1, 2, 3
+FIELD_NAMES = {LOW_FIELD_DIR: "64 mT", HIGH_FIELD_DIR: "3 T"}
 
 
 def tissue_ratios(image: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -40,12 +42,12 @@ def draw(data: Path, subjects: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [("Low_field", "T1"), ("High_field", "T1"), ("Low_field", "FLAIR"), ("High_field", "FLAIR")]
+    rows = [(field, sequence) for sequence in ("T1", "FLAIR") for field in (LOW_FIELD_DIR, HIGH_FIELD_DIR)]
     figure, axes = plt.subplots(len(rows) * 2, subjects, figsize=(2.2 * subjects, 2.2 * len(rows) * 2))
     for column in range(subjects):
-        subject = f"POCEMR{column + 1:03d}"
+        subject = subject_id(column + 1)
         for row, (field, sequence) in enumerate(rows):
-            volume = np.asarray(nib.load(data / field / f"{subject}_{sequence}.nii.gz").dataobj, float)
+            volume = np.asarray(nib.load(data / field / volume_name(subject, sequence)).dataobj, float)
             top = np.percentile(volume, 99.5)
             axial = volume[:, :, volume.shape[2] // 2 + 10]
             coronal = volume[volume.shape[0] // 2, :, :].T[::-1]
@@ -55,7 +57,7 @@ def draw(data: Path, subjects: int) -> None:
                 axis.set_xticks([])
                 axis.set_yticks([])
                 if column == 0:
-                    axis.set_ylabel(f"{'64 mT' if field == 'Low_field' else '3 T'} {sequence}", fontsize=8)
+                    axis.set_ylabel(f"{FIELD_NAMES[field]} {sequence}", fontsize=8)
         axes[0, column].set_title(subject, fontsize=8)
     figure.tight_layout()
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
@@ -73,14 +75,14 @@ def main() -> None:
     draw(args.work, args.subjects)
     rows = []
     for sequence in SEQUENCES:
-        for field in ("Low_field", "High_field"):
-            ratios = [tissue_ratios(np.asarray(nib.load(args.work / field / f"POCEMR{n:03d}_{sequence}.nii.gz")
+        for field in (LOW_FIELD_DIR, HIGH_FIELD_DIR):
+            ratios = [tissue_ratios(np.asarray(nib.load(args.work / field / volume_name(subject_id(n), sequence))
                                                .dataobj, float),
-                                    np.asarray(nib.load(args.work / "Labels" / f"POCEMR{n:03d}_labels.nii.gz")
+                                    np.asarray(nib.load(args.work / LABELS_DIR / f"{subject_id(n)}_labels.nii.gz")
                                                .dataobj))
                       for n in range(1, args.subjects + 1)]
             grey, csf = np.array(ratios).T
-            rows.append([sequence, "64 mT" if field == "Low_field" else "3 T",
+            rows.append([sequence, FIELD_NAMES[field],
                          f"{grey.mean():.2f} ({grey.min():.2f}-{grey.max():.2f})",
                          f"{csf.mean():.2f} ({csf.min():.2f}-{csf.max():.2f})"])
     print(markdown_table(["sequence", "field", "GM / WM, mean (range)", "CSF / WM, mean (range)"], rows))

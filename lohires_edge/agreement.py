@@ -1,6 +1,6 @@
 """How closely one backend reproduces another on the same mapped slices: INT8 vs FP32, engine vs ONNX Runtime.
 
-PSNR and SSIM come from `lohires_edge.metrics`, per slice, with the reference output slice's own range as
+PSNR and SSIM come from `lohires_edge.image_quality`, per slice, with the reference output slice's own range as
 data range, so an output that varies little is not flattered by the model's full [-1, 1] range.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lohires_edge.backends.base import Backend
-from lohires_edge.metrics import image_metrics
+from lohires_edge.image_quality import image_metrics
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ def enhance_dicom_series(backend: Backend, source: Path, output: Path, batch_siz
         except (ValueError, TypeError) as exc:  # e.g. a PixelSpacing with one value instead of two
             raise LohiresError(f"{item.path.name}: cannot build the derived instance ({exc}); fix or remove "
                                "that file") from None
-        derived.save_as(target, enforce_file_format=True)
+        with atomic_path(target, suffix=".dcm.part") as tmp:  # whole instances only, as for NIfTI
+            derived.save_as(tmp, enforce_file_format=True)
     return EnhanceReport(len(enhanced), seconds, VolumeFidelity(tuple(scores)))
 
 

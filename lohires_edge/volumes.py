@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import MRImageStorage
 
+from lohires_edge.dataset_layout import LOW_FIELD_DIR
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.geometry import read_slice_geometry
 from lohires_edge.errors import LohiresError
@@ -25,7 +26,6 @@ from lohires_edge.slice_geometry import SliceGeometry, volume_slicing
 from lohires_edge.slice_mapping import SliceImage, volume_slices
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
-LOW_FIELD_DIR = "Low_field"  # the seed's dataset layout: calibrate on the 64 mT inputs, not the 3 T targets
 
 
 class VolumeError(LohiresError):

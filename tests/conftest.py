@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lohires_edge.contract import ModelContract
+from lohires_edge.dicom.dcmtk import dcmtk_program
 from lohires_edge.slice_mapping import MappingParams
 
 TINY_SIZE = 32
@@ -44,6 +44,11 @@ def require_programs(*names: str) -> None:
                     "`make test` installs them when run as root)")
 
 
-def program(name: str) -> str:
-    """Path of one of our console scripts in the running environment (the venv need not be activated)."""
-    return str(Path(sys.executable).with_name(name))
+def require_dcmtk(*names: str) -> None:
+    """Skip the calling test, before it starts anything, unless dcmtk provides every program in `names`.
+
+    dcmtk's, never pynetdicom's console scripts of the same names (lohires_edge.dicom.dcmtk tells them apart).
+    """
+    for name in names:
+        if dcmtk_program(name) is None:
+            pytest.skip(f"dcmtk's {name} is not installed (Debian package dcmtk; `make test` installs it)")

@@ -11,7 +11,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.transform import resize
 
 from lohires_edge.fidelity import DEPARTURE, VolumeFidelity, departure_map, fidelity, slice_scores
-from lohires_edge.metrics import cnr_gain, white_grey_masks
+from lohires_edge.image_quality import cnr_gain, white_grey_masks
 from trainer.simulate import Geometry, simulate_dataset
 
 # 20 slices of 220 x 220 one-millimetre voxels through the middle of the head.

@@ -1,10 +1,13 @@
-"""The edge box has no TensorFlow: lohires_edge and every module in it must import without it."""
+"""The layers of DESIGN.md: lohires_edge imports neither TensorFlow nor trainer; benchmarks never import tests."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import lohires_edge
+
+ROOT = Path(__file__).parents[1]
 
 CHECK = """
 import importlib, pkgutil, sys
@@ -31,3 +34,23 @@ def test_no_source_in_lohires_edge_mentions_trainer_imports():
                                                    "from tensorflow"))
                         for line in p.read_text().splitlines())]
     assert offenders == []
+
+
+def imported_modules(source: Path) -> set[str]:
+    """Every module a Python file imports, at any depth of its code."""
+    tree = ast.parse(source.read_text(), filename=str(source))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_benchmark_imports_tests():
+    sources = sorted((ROOT / "benchmarks").rglob("*.py"))
+    assert len(sources) >= 10, "the walk found too few benchmark modules to mean anything"
+    offenders = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.split(".")[0] == "tests")
+                 for p in sources}
+    assert {path: found for path, found in offenders.items() if found} == {}

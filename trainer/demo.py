@@ -27,7 +27,7 @@ from skimage.transform import resize
 from lohires_edge.dicom.dcmtk import dcmtk_program
 from lohires_edge.fidelity import DEPARTURE, departure_map, dicom_pixel_mm, fidelity
 from trainer.baseline import classical_baseline
-from trainer.pairs import HIGH_DIR
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR as HIGH_DIR
 from trainer.reference import compare, sample_at_plane, unit_scale
 from trainer.simulate import simulate_dataset
 

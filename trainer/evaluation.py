@@ -20,8 +20,9 @@ import nibabel as nib
 import numpy as np
 
 from lohires_edge.backends.base import Backend
+from lohires_edge.errors import LohiresError
 from lohires_edge.inference import enhance_volume
-from lohires_edge.metrics import IMAGE_METRICS, MEDICAL_METRICS, image_metrics, medical_metrics
+from lohires_edge.image_quality import IMAGE_METRICS, MEDICAL_METRICS, image_metrics, medical_metrics
 from lohires_edge.slice_mapping import MappingParams
 from trainer.pairs import Pair, load_pair
 
@@ -42,6 +43,38 @@ def to_reference_scale(volume: np.ndarray, reference: np.ndarray, params: Mappin
     ref_low, ref_high = np.percentile(reference, percentiles)
     span = high - low if high > low else 1.0
     return (np.asarray(volume, np.float64) - low) / span * (ref_high - ref_low) + ref_low
+
+
+def open_model(model: Path, sequence: str) -> Backend:
+    """MODEL as a backend: a run directory through TensorFlow, an ONNX file through ONNX Runtime.
+
+    Refuses a model of another sequence than the data's. TensorFlow is imported only for a run directory, so
+    evaluating an ONNX file (and `lohires-train evaluate --help`) does not pay for it.
+    """
+    backend = _run_backend(Path(model)) if Path(model).is_dir() else _onnx_backend(Path(model))
+    if backend.contract.sequence != sequence:
+        backend.close()
+        raise LohiresError(f"{model} is a {backend.contract.sequence} model, not {sequence}; pass "
+                           f"--sequence {backend.contract.sequence} or another model")
+    return backend
+
+
+def _run_backend(run: Path) -> Backend:
+    from lohires_edge.contract import ModelContract
+    from trainer.keras_backend import KerasBackend
+    from trainer.run_dir import RunDir
+    from trainer.training import rebuild_generator
+
+    generator, config = rebuild_generator(RunDir(run))
+    contract = ModelContract(sequence=config.sequence, mapping=config.mapping_params,
+                             model_name=config.model_name, model_version=config.model_version)
+    return KerasBackend(generator, contract)
+
+
+def _onnx_backend(path: Path) -> Backend:
+    from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+
+    return OnnxRuntimeBackend(path)
 
 
 def evaluate_subject(backend: Backend, pair: Pair, outputs: Path | None = None,

@@ -14,9 +14,9 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, SUBJECT_PREFIX, volume_name
 from lohires_edge.errors import LohiresError
 
-LOW_DIR, HIGH_DIR = "Low_field", "High_field"
 AFFINE_TOLERANCE_MM = 1e-3
 
 
@@ -34,24 +34,25 @@ class Pair:
 def find_pairs(data: Path, sequence: str) -> list[Pair]:
     """Every subject of `sequence` in DATA, sorted by subject ID; refuses unpaired subjects."""
     data = Path(data)
-    pattern = re.compile(rf"^(POCEMR.*)_{re.escape(sequence)}\.nii\.gz$")
+    pattern = re.compile(rf"^({SUBJECT_PREFIX}.*){re.escape(volume_name('', sequence))}$")
+    files = volume_name(f"{SUBJECT_PREFIX}*", sequence)
     found: dict[str, dict[str, Path]] = {}
-    for folder in (LOW_DIR, HIGH_DIR):
+    for folder in (LOW_FIELD_DIR, HIGH_FIELD_DIR):
         if not (data / folder).is_dir():
-            raise DataError(f"{data} has no {folder}/ folder; expected {data}/{LOW_DIR} and "
-                            f"{data}/{HIGH_DIR} holding POCEMR*_{sequence}.nii.gz files")
+            raise DataError(f"{data} has no {folder}/ folder; expected {data}/{LOW_FIELD_DIR} and "
+                            f"{data}/{HIGH_FIELD_DIR} holding {files} files")
         for path in sorted((data / folder).iterdir()):
             match = pattern.match(path.name)
             if match:
                 found.setdefault(folder, {})[match.group(1)] = path
-    low, high = found.get(LOW_DIR, {}), found.get(HIGH_DIR, {})
+    low, high = found.get(LOW_FIELD_DIR, {}), found.get(HIGH_FIELD_DIR, {})
     unpaired = sorted((set(low) ^ set(high)))
     if unpaired:
-        where = [f"{s} (only in {LOW_DIR if s in low else HIGH_DIR})" for s in unpaired]
+        where = [f"{s} (only in {LOW_FIELD_DIR if s in low else HIGH_FIELD_DIR})" for s in unpaired]
         raise DataError(f"unpaired {sequence} subjects in {data}: {', '.join(where)}; "
                         "add the missing file or remove the subject")
     if not low:
-        raise DataError(f"no POCEMR*_{sequence}.nii.gz pairs in {data}/{LOW_DIR} and {data}/{HIGH_DIR}")
+        raise DataError(f"no {files} pairs in {data}/{LOW_FIELD_DIR} and {data}/{HIGH_FIELD_DIR}")
     return [Pair(subject, low[subject], high[subject]) for subject in sorted(low)]
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from scipy.ndimage import map_coordinates
 
-from lohires_edge.metrics import image_metrics
+from lohires_edge.image_quality import image_metrics
 from lohires_edge.slice_mapping import MappingParams, intensity_window
 
 _LPS_TO_RAS = np.array([-1.0, -1.0, 1.0])

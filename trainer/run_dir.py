@@ -24,7 +24,7 @@ from lohires_edge.slice_mapping import MappingParams
 RUN_FILE = "run.json"
 BEST_WEIGHTS = "best.weights.h5"
 BEST_FILE = "best.json"
-CHECK_SLICES = "check_slices.npy"
+CHECK_SLICES_FILE = "check_slices.npy"
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"
 
@@ -106,12 +106,12 @@ class RunDir:
         return self.best_weights
 
     def write_check_slices(self, slices: np.ndarray) -> None:
-        np.save(self.path / CHECK_SLICES, slices.astype(np.float32))
+        np.save(self.path / CHECK_SLICES_FILE, slices.astype(np.float32))
 
     def read_check_slices(self) -> np.ndarray:
-        path = self.path / CHECK_SLICES
+        path = self.path / CHECK_SLICES_FILE
         if not path.is_file():
-            raise RunError(f"{self.path} has no {CHECK_SLICES}; re-run `lohires-train fit`")
+            raise RunError(f"{self.path} has no {CHECK_SLICES_FILE}; re-run `lohires-train fit`")
         return np.load(path)
 
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from lohires_edge.errors import LohiresError
 from lohires_edge.slice_mapping import MappingParams
-from trainer.dataset import training_dataset, validation_dataset
+from trainer.input_pipeline import training_dataset, validation_dataset
 from trainer.distribution import choose_strategy, is_chief, use_mixed_precision, worker_label
 from trainer.losses import LossWeights, discriminator_loss, generator_loss
 from trainer.models import GeneratorConfig, build_discriminator, build_generator
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LEARNING_RATE = 5e-4  # measured: docs/training.md, "Learning rate"
 VALIDATION_FRACTION = 0.2
-CHECK_SLICES = 8  # validation slices kept in the run for export's parity check
+EXPORT_CHECK_SLICES = 8  # validation slices kept in the run for export's parity check
 SAMPLE_IMAGES = 3
 KEEP_CHECKPOINTS = 3
 
@@ -78,7 +78,7 @@ def fit(request: FitRequest) -> dict[str, float]:
                         f"than one batch of {config.batch_size}; add subjects or lower --batch-size")
     if chief:
         run.write_config(config)
-        run.write_check_slices(val_in[_spread(len(val_in), CHECK_SLICES)])
+        run.write_check_slices(val_in[_spread(len(val_in), EXPORT_CHECK_SLICES)])
     log.info("%d training slices, %d validation slices", len(train_in), len(val_in))
 
     trainer = GanTrainer(strategy, config, mixed)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable, Iterator
 
 from lohires_edge.backends.base import Backend, BackendUnavailable
-from lohires_edge.backends.names import BACKENDS
+from lohires_edge.backends.names import ALL_BACKENDS, BACKENDS
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend, cuda_available
 from lohires_edge.backends.tensorrt import TensorRTBackend, detect_platform
 from lohires_edge.engine_store import DEFAULT_STORE, file_sha256, find_engine, read_manifest
@@ -61,6 +62,25 @@ def open_backend(model: Path | None = None, engine: Path | None = None, backend:
     device = "cuda" if cuda_available() else "cpu"
     log.info("backend: onnxruntime on %s, model %s", device, model.name)
     return OnnxRuntimeBackend(model, device=device)
+
+
+def backends_to_measure(model: Path, choice: str, engines_dir: Path | None = None,
+                        report: Callable[[str], None] = log.warning) -> Iterator[Backend]:
+    """The backends `bench` times: the one chosen, or for "all" every one available here for `model`.
+
+    "all" means ONNX Runtime on the CPU, on CUDA where it has it, and TensorRT where an engine for `model`
+    is in the store; a TensorRT that cannot run is reported, not raised, since the others still count.
+    """
+    if choice != ALL_BACKENDS:
+        yield open_backend(model, backend=choice, engines_dir=engines_dir)
+        return
+    yield OnnxRuntimeBackend(model, device="cpu")
+    if cuda_available():
+        yield OnnxRuntimeBackend(model, device="cuda")
+    try:
+        yield open_backend(model, backend="tensorrt", engines_dir=engines_dir)
+    except LohiresError as exc:  # no TensorRT here, or no engine for this model in the store
+        report(f"tensorrt: not measured ({exc})")
 
 
 def _matching_engine(model: Path, store: Path) -> Backend | None:

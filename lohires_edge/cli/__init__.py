@@ -6,7 +6,7 @@ import click
 
 from lohires_edge import __version__
 from lohires_edge.cli import bench, build_engine, enhance, install_service, quantize, serve, spool
-from lohires_edge.cli.support import ErrorReportingGroup, configure_logging, verbosity_option
+from lohires_edge.command_line import ErrorReportingGroup, configure_logging, verbosity_option
 
 
 @click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
 
 import click
 
-from lohires_edge.backends.base import Backend
-from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend, cuda_available
-from lohires_edge.backends.selection import open_backend, resolve_model
-from lohires_edge.benchmark import DEFAULT_BATCH_SIZES, bench_backend, markdown_table
-from lohires_edge.errors import LohiresError
+from lohires_edge.backend_timing import DEFAULT_BATCH_SIZES, bench_backend, markdown_table
+from lohires_edge.backends.selection import backends_to_measure, resolve_model
+from lohires_edge.cli.options import backend_option, engines_option, model_option
+from lohires_edge.command_line import report_to_stderr
 
 
 @click.command("bench")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="ONNX model; default: the shipped T1 model.")
-@click.option("--backend", type=click.Choice(["auto", "onnxruntime", "tensorrt", "all"]), default="all",
-              show_default=True, help="Which backends to measure.")
+@model_option("ONNX model; default: the shipped T1 model.")
+@backend_option("Which backends to measure.", with_all=True)
 @click.option("--slices", type=click.IntRange(1), default=64, show_default=True, help="Slices per measurement.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--batch-sizes", default=",".join(map(str, DEFAULT_BATCH_SIZES)), show_default=True,
               help="Comma-separated batch sizes.")
-@click.option("--engines", "engines_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("engines"),
-              show_default=True, help="Engine store searched for TensorRT engines.")
+@engines_option("Engine store searched for TensorRT engines.")
 def command(model: Path | None, backend: str, slices: int, as_json: bool, batch_sizes: str,
             engines_dir: Path) -> None:
     """Measure p50/p95 per-slice latency and throughput per backend and batch size."""
@@ -38,20 +33,8 @@ def command(model: Path | None, backend: str, slices: int, as_json: bool, batch_
         raise click.BadParameter("batch sizes must be positive", param_hint="--batch-sizes")
     model = resolve_model(model, None if model else "T1")
     results = []
-    for runner in _backends(model, backend, engines_dir):
+    for runner in backends_to_measure(model, backend, engines_dir, report_to_stderr):
         with runner:
             results += bench_backend(runner, model.name, slices, sizes)
     click.echo(json.dumps([r.to_dict() for r in results], indent=2) if as_json else markdown_table(results))
 
-
-def _backends(model: Path, choice: str, engines_dir: Path) -> Iterator[Backend]:
-    if choice != "all":
-        yield open_backend(model, backend=choice, engines_dir=engines_dir)
-        return
-    yield OnnxRuntimeBackend(model, device="cpu")
-    if cuda_available():
-        yield OnnxRuntimeBackend(model, device="cuda")
-    try:
-        yield open_backend(model, backend="tensorrt", engines_dir=engines_dir)
-    except LohiresError as exc:  # no TensorRT here, or no engine for this model in the store
-        click.echo(f"tensorrt: not measured ({exc})", err=True)

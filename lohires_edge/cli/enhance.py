@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 
 from lohires_edge.backends.selection import open_backend
+from lohires_edge.cli.options import backend_option, engines_option, model_option
 from lohires_edge.contract import SEQUENCES
+from lohires_edge.dataset_layout import sequence_in_name
 from lohires_edge.enhancement import enhance_path
 from lohires_edge.errors import LohiresError
 from lohires_edge.fidelity import VolumeFidelity
@@ -18,16 +19,13 @@ from lohires_edge.fidelity import VolumeFidelity
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="NIfTI file (for a NIfTI input) or folder (for a DICOM series) to write.")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="ONNX model; default: the shipped model for the series' sequence.")
+@model_option("ONNX model; default: the shipped model for the series' sequence.")
 @click.option("--engine", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TensorRT engine (.plan) from build-engine, instead of --model.")
-@click.option("--backend", type=click.Choice(["auto", "onnxruntime", "tensorrt"]), default="auto",
-              show_default=True, help="auto: a matching TensorRT engine, else ONNX Runtime CUDA, else CPU.")
+@backend_option("auto: a matching TensorRT engine, else ONNX Runtime CUDA, else CPU.")
 @click.option("--sequence", type=click.Choice(SEQUENCES),
               help="Picks the shipped model when no --model is given (default: from a *_T1.nii.gz style name).")
-@click.option("--engines", "engines_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("engines"),
-              show_default=True, help="Engine store searched by --backend auto/tensorrt.")
+@engines_option("Engine store searched by --backend auto/tensorrt.")
 @click.option("--batch-size", type=click.IntRange(1, 256), default=8, show_default=True, help="Slices per batch.")
 @click.option("--min-fidelity", type=click.FloatRange(0.0, 1.0), metavar="F",
               help="Exit 1, naming the slices, when a slice's fidelity to its input (R², 1.0 = faithful) is "
@@ -38,7 +36,7 @@ def command(input_path: Path, output: Path, model: Path | None, engine: Path | N
     if model is not None and engine is not None:
         raise click.UsageError("give --model or --engine, not both")
     if model is None and engine is None and sequence is None:
-        sequence = _sequence_from_name(input_path)
+        sequence = sequence_in_name(input_path.name)
     with open_backend(model=model, engine=engine, backend=backend, engines_dir=engines_dir,
                       sequence=sequence) as runner:
         with _ProgressBar() as bar:
@@ -64,11 +62,6 @@ def _check_fidelity(fidelity: VolumeFidelity, threshold: float, output: Path) ->
         raise LohiresError(f"fidelity below {threshold} in slice(s) {numbers} of {len(fidelity.scores)} "
                            f"(lowest {fidelity.minimum:.3f}): the output departs from its input there; it "
                            f"was written to {output} for inspection")
-
-
-def _sequence_from_name(path: Path) -> str | None:
-    match = re.search(r"_(T1|T2|FLAIR)\.nii(\.gz)?$", path.name, flags=re.IGNORECASE)
-    return match.group(1).upper() if match else None
 
 
 class _ProgressBar:

@@ -6,13 +6,11 @@ from pathlib import Path
 
 import click
 
+from lohires_edge.cli.options import calib_slices_option
 from lohires_edge.contract import read_contract
-from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, DEFAULT_MAX_SSIM_DROP,
-                                       DEFAULT_MIN_PSNR, METHODS, TARGETS, quantize_model)
+from lohires_edge.quantization import (DEFAULT_HOLDOUT_SLICES, DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, METHODS,
+                                       TARGETS, quantize_model)
 from lohires_edge.volumes import sample_slices
-
-calib_slices_option = click.option("--calib-slices", type=click.IntRange(1), default=DEFAULT_CALIBRATION_SLICES,
-                                   show_default=True, help="Slices that set the activation ranges.")
 
 
 @click.command("quantize")

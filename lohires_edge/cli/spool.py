@@ -6,13 +6,12 @@ from pathlib import Path
 
 import click
 
+from lohires_edge.cli.options import config_option
 from lohires_edge.errors import LohiresError
 from lohires_edge.node.config import NodeConfig, load_config
 from lohires_edge.node.spool import Spool
 
-_config_option = click.option("--config", "config_path", required=True,
-                              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                              help="Node configuration (TOML) naming the spool.")
+_config_option = config_option("Node configuration (TOML) naming the spool.")
 
 
 @click.group("spool")

@@ -8,26 +8,23 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10 (JetPack 6)
-    import tomli as tomllib
 
 from lohires_edge.backends.names import BACKENDS
 from lohires_edge.contract import SEQUENCES
 from lohires_edge.errors import LohiresError
 from lohires_edge.fidelity import DEFAULT_MIN_FIDELITY
+from lohires_edge.toml_file import tomllib
 
 T = TypeVar("T")
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # DICOM AE: 16 chars, no backslash or control chars
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a destination's spool folder name
+MIB = 1024 ** 2  # [node].spool_quota_mb is in MiB
 _KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 LOW_FIDELITY_ACTIONS = ("flag", "withhold")
+LISTEN_ON_EVERY_ADDRESS = "0.0.0.0"  # [node].host by default
 
 
 class ConfigError(LohiresError):
@@ -87,7 +84,7 @@ class NodeConfig:
     allowed_callers: tuple[Caller, ...]
     models: tuple[ModelEntry, ...]
     destinations: tuple[Destination, ...]
-    spool_quota_bytes: int = 2 * 1024 ** 3
+    spool_quota_bytes: int = 2048 * MIB
     max_associations: int = 4
     acse_timeout: float = 30.0
     dimse_timeout: float = 60.0
@@ -185,15 +182,16 @@ class _Reader:
         return NodeConfig(
             source=self.source,
             ae_title=self.get(node, "node", "ae_title", str, check=_ae_problem),
-            host=self.get(node, "node", "host", str, "0.0.0.0", _host_problem),
+            host=self.get(node, "node", "host", str, LISTEN_ON_EVERY_ADDRESS, _host_problem),
             port=self.get(node, "node", "port", int, check=_port_problem),
             spool_dir=self.path(node, "node", "spool_dir", required=True),
-            spool_quota_bytes=int(self.get(node, "node", "spool_quota_mb", float, 2048.0, _positive) * 1024 ** 2),
-            max_associations=self.get(node, "node", "max_associations", int, 4, _positive),
-            acse_timeout=self.get(node, "node", "acse_timeout", float, 30.0, _positive),
-            dimse_timeout=self.get(node, "node", "dimse_timeout", float, 60.0, _positive),
-            network_timeout=self.get(node, "node", "network_timeout", float, 60.0, _positive),
-            backend=self.get(node, "node", "backend", str, "auto",
+            spool_quota_bytes=int(self.get(node, "node", "spool_quota_mb", float, NodeConfig.spool_quota_bytes / MIB,
+                                           _positive) * MIB),
+            max_associations=self.get(node, "node", "max_associations", int, NodeConfig.max_associations, _positive),
+            acse_timeout=self.get(node, "node", "acse_timeout", float, NodeConfig.acse_timeout, _positive),
+            dimse_timeout=self.get(node, "node", "dimse_timeout", float, NodeConfig.dimse_timeout, _positive),
+            network_timeout=self.get(node, "node", "network_timeout", float, NodeConfig.network_timeout, _positive),
+            backend=self.get(node, "node", "backend", str, NodeConfig.backend,
                              lambda v: None if v in BACKENDS else f"must be one of {', '.join(BACKENDS)}"),
             engines_dir=self.path(node, "node", "engines_dir"),
             tls=tls,
@@ -202,11 +200,13 @@ class _Reader:
                                                                     {"ae_title", "host"}))),
             models=self.models(raw),
             destinations=self.destinations(raw),
-            retries=self.get(sending, "sending", "retries", int, 8, lambda v: None if v >= 0 else "must be >= 0"),
-            backoff_initial=self.get(sending, "sending", "backoff_initial", float, 2.0, _positive),
-            backoff_max=self.get(sending, "sending", "backoff_max", float, 300.0, _positive),
-            telemetry_host=self.get(telemetry, "telemetry", "host", str, "127.0.0.1", _host_problem),
-            telemetry_port=self.get(telemetry, "telemetry", "port", int, 9464,
+            retries=self.get(sending, "sending", "retries", int, NodeConfig.retries,
+                             lambda v: None if v >= 0 else "must be >= 0"),
+            backoff_initial=self.get(sending, "sending", "backoff_initial", float, NodeConfig.backoff_initial,
+                                     _positive),
+            backoff_max=self.get(sending, "sending", "backoff_max", float, NodeConfig.backoff_max, _positive),
+            telemetry_host=self.get(telemetry, "telemetry", "host", str, NodeConfig.telemetry_host, _host_problem),
+            telemetry_port=self.get(telemetry, "telemetry", "port", int, NodeConfig.telemetry_port,
                                     lambda v: None if v == 0 else _port_problem(v)),
             qa=self.qa(raw),
         )
@@ -216,9 +216,9 @@ class _Reader:
         return QaConfig(
             max_field_strength=self.get(table, "qa", "max_field_strength", float, QaConfig.max_field_strength,
                                         _positive),
-            min_fidelity=self.get(table, "qa", "min_fidelity", float, DEFAULT_MIN_FIDELITY,
+            min_fidelity=self.get(table, "qa", "min_fidelity", float, QaConfig.min_fidelity,
                                   lambda v: None if 0.0 <= v <= 1.0 else "must be between 0 and 1"),
-            on_low_fidelity=self.get(table, "qa", "on_low_fidelity", str, "flag",
+            on_low_fidelity=self.get(table, "qa", "on_low_fidelity", str, QaConfig.on_low_fidelity,
                                      lambda v: None if v in LOW_FIDELITY_ACTIONS
                                      else f"must be one of {', '.join(LOW_FIDELITY_ACTIONS)}"))
 

@@ -7,16 +7,11 @@ low-port drop-in when the configured port needs it, and never touches an existin
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from lohires_edge.errors import LohiresError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # JetPack 6 ships Python 3.10
-    import tomli as tomllib
+from lohires_edge.toml_file import tomllib
 
 UNIT_NAME = "lohires-edge.service"
 # The ExecStart program in systemd/lohires-edge.service, replaced by the one in --prefix.

@@ -25,11 +25,13 @@ def temp_dirs() -> set[Path]:
     return {*tmp.glob("lohires-round-trip-*"), *tmp.glob("lohires-receive-*")}
 
 
-def test_round_trip_reports_every_n_and_cleans_up(tiny_model: Path, tmp_path: Path) -> None:
+def test_round_trip_reports_every_n_and_cleans_up(tiny_model: Path, tmp_path: Path, monkeypatch) -> None:
     require_programs("storescu", "storescp")
+    # A temporary folder of its own: other runs on this machine create and remove theirs in /tmp meanwhile.
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     simulate_dataset(tmp_path / "data", 1, sequences=("T1",), seed=5, dicom_dir=tmp_path / "dicom", size="small")
     series = next((tmp_path / "dicom").iterdir())
-    before = temp_dirs()
 
     assert round_trip.main(["--model", str(tiny_model), "--series", str(series), "--counts", "3,6",
                             "--receive-count", "4", "--receive-repeats", "1", "--results", str(tmp_path)]) == 0
@@ -45,7 +47,7 @@ def test_round_trip_reports_every_n_and_cleans_up(tiny_model: Path, tmp_path: Pa
     # the fit is of these rows (its sign is not asserted: with a tiny model the totals are mostly noise)
     assert record["fit"] == fit_line([3, 6], [row["total_s"] for row in record["rows"]]).to_dict()
     assert record["receive"]["slices"] == 4 and record["receive"]["ratio"] > 0
-    assert temp_dirs() == before  # temp series, spools and received files removed
+    assert temp_dirs() == set()  # temp series, spools and received files removed
 
 
 def test_a_missing_model_is_one_line_and_exit_1(tmp_path: Path) -> None:

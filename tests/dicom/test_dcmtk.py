@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.loopback.peers import DEST_AE, dcmtk, free_port, storescp
 from lohires_edge.dicom.dcmtk import dcmtk_program
-from tests.node.peers import DEST_AE, dcmtk, free_port, storescp
+from tests.conftest import require_dcmtk
 
 PEER_PROGRAMS = ("storescu", "storescp", "echoscu")
 
 
 @pytest.mark.dcmtk
 def test_dcmtk_is_found_behind_the_virtualenvs_same_named_scripts(monkeypatch, tmp_path):
+    require_dcmtk(*PEER_PROGRAMS)
     venv_bin = Path(sys.executable).parent
     monkeypatch.setenv("PATH", f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}")
     for name in PEER_PROGRAMS:

@@ -10,9 +10,9 @@ from pydicom.pixels import get_encoder
 from pydicom.uid import (CTImageStorage, EnhancedMRImageStorage, JPEG2000Lossless,
                          RLELossless)
 
+from benchmarks.loopback.synthetic_series import mr_series
 from lohires_edge.dicom.decode import DecodeError, read_mr_slice
 from lohires_edge.errors import LohiresError
-from tests.dicom.series import mr_series
 
 
 def test_reads_the_stored_values():

@@ -11,11 +11,11 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 
+from benchmarks.loopback.synthetic_series import fov_corner, mr_series
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.derive import RESEARCH_CAUTION, SERIES_NUMBER_OFFSET, derive_instance
 from lohires_edge.dicom.uids import InvalidUID
 from tests.conftest import tiny_contract
-from tests.dicom.series import fov_corner, mr_series
 
 
 def _roundtrip(ds):

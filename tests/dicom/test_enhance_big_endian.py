@@ -9,7 +9,7 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.uid import ExplicitVRLittleEndian
 
-from tests.conftest import program
+from benchmarks.loopback.peers import program
 
 
 def test_enhance_converts_a_big_endian_series(tiny_model, tmp_path):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 
+from benchmarks.loopback.peers import program
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-from lohires_edge.benchmark import bench_backend, markdown_table
-from tests.conftest import program
+from lohires_edge.backend_timing import bench_backend, markdown_table
 
 
 def test_bench_json_has_one_row_per_backend_and_batch_size(tiny_model):

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import program
+from benchmarks.loopback.peers import program
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed here")

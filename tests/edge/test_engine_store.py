@@ -26,8 +26,11 @@ def manifest(**changes) -> Manifest:
 
 
 def test_manifest_round_trips_through_json():
-    original = manifest()
+    original = manifest(checked_on="16 phantom slices")
     assert Manifest.from_json(original.to_json()) == original
+    data = json.loads(original.to_json())
+    assert data["contract"] == tiny_contract().to_metadata()  # the model contract, copied whole
+    assert (data["gpu_name"], data["tensorrt_version"], data["cuda_version"]) == ("Orin (nvgpu)", "10.3.0", "12.6")
 
 
 def test_manifest_copies_the_training_geometry():
@@ -66,9 +69,18 @@ def test_manifest_that_is_not_json_is_refused():
 
 def test_write_engine_puts_plan_and_manifest_side_by_side(tmp_path):
     plan = write_engine(tmp_path / "store", b"serialized", manifest())
+    assert plan == tmp_path / "store" / f"{engine_stem(SHA, 'fp16', ORIN)}.plan"
     assert plan.read_bytes() == b"serialized"
     assert read_manifest(plan) == manifest()
-    assert sorted(p.suffix for p in plan.parent.iterdir()) == [".json", ".plan"]
+    assert sorted(p.name for p in plan.parent.iterdir()) == [f"{plan.stem}.json", plan.name]  # no temporaries
+
+
+def test_a_rebuild_replaces_the_engine_under_the_same_name(tmp_path):
+    first = write_engine(tmp_path, b"old", manifest(built_at="2026-01-01T00:00:00+00:00"))
+    second = write_engine(tmp_path, b"new", manifest(built_at="2026-02-01T00:00:00+00:00"))
+    assert first == second and second.read_bytes() == b"new"
+    assert read_manifest(second).built_at == "2026-02-01T00:00:00+00:00"
+    assert len(list(tmp_path.iterdir())) == 2
 
 
 def test_engine_without_manifest_is_refused(tmp_path):
@@ -88,9 +100,13 @@ def test_engine_for_another_tensorrt_or_gpu_is_refused(tmp_path, here, needle):
         check_platform(read_manifest(plan), here, plan)
 
 
-def test_same_platform_with_another_cuda_version_is_accepted(tmp_path):
+def test_same_platform_with_another_cuda_version_is_accepted_and_found(tmp_path):
+    """CUDA is recorded, not matched: JetPack updates it without breaking engines."""
     plan = write_engine(tmp_path, b"serialized", manifest())
-    check_platform(read_manifest(plan), dataclasses.replace(ORIN, cuda_version="12.2"), plan)
+    here = dataclasses.replace(ORIN, cuda_version="12.2")
+    assert check_platform(read_manifest(plan), here, plan) is None  # no EngineStoreError
+    assert find_engine(tmp_path, SHA, here) == plan
+    assert read_manifest(plan).platform.cuda_version == "12.6"
 
 
 def test_find_engine_picks_the_newest_match_for_model_and_platform(tmp_path):
@@ -99,7 +115,7 @@ def test_find_engine_picks_the_newest_match_for_model_and_platform(tmp_path):
     write_engine(tmp_path, b"c", manifest(model_sha256="cd" * 32, built_at="2026-03-01T00:00:00+00:00"))
     write_engine(tmp_path, b"d", manifest(platform=dataclasses.replace(ORIN, tensorrt_version="8.6.2"),
                                           built_at="2026-04-01T00:00:00+00:00"))
-    assert old != new
+    assert old != new and old.is_file()
     assert find_engine(tmp_path, SHA, ORIN) == new
     assert find_engine(tmp_path, SHA, dataclasses.replace(ORIN, gpu_name="other")) is None
     assert find_engine(tmp_path / "missing", SHA, ORIN) is None

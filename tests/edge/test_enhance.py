@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import subprocess
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
 
+from benchmarks.loopback.peers import program
+from benchmarks.loopback.synthetic_series import PATIENT_ID, PATIENT_NAME, mr_series, write_series
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.dicom.geometry import read_placed_slice
+from lohires_edge.enhancement import enhance_path
 from lohires_edge.inference import enhance_slices
 from lohires_edge.slice_mapping import intensity_window
-from tests.conftest import program
-from tests.dicom.series import PATIENT_ID, PATIENT_NAME, mr_series, write_series
-from tests.edge.phantoms import AFFINE, phantom_volume, write_nifti
+from tests.edge.phantom_volumes import AFFINE, phantom_volume, write_nifti
 
 
 def edge(*args: str) -> subprocess.CompletedProcess:
@@ -110,6 +113,28 @@ def test_dicom_series_in_derived_series_out(tiny_model, tmp_path):
                 field = float(ds.PixelSpacing[axis]) * int(getattr(ds, count))
                 source_field = float(src.PixelSpacing[axis]) * int(getattr(src, count))
                 assert abs(field - source_field) <= float(ds.PixelSpacing[axis])
+
+
+def test_a_failed_dicom_write_leaves_no_partial_instance(tiny_model, tmp_path, monkeypatch):
+    """A full disk mid-series: the instance being written never appears under its name, nor does a temporary."""
+    source = tmp_path / "series"
+    write_series(mr_series(slices=3), source)
+    out = tmp_path / "derived"
+    real_save_as = pydicom.dataset.FileDataset.save_as
+    saved = []
+
+    def save_then_fill_the_disk(self, filename, *args, **kwargs):
+        if saved:  # the second instance: half written, then the disk is full
+            Path(filename).write_bytes(b"DICM, half written")
+            raise OSError(errno.ENOSPC, "No space left on device", str(filename))
+        saved.append(filename)
+        return real_save_as(self, filename, *args, **kwargs)
+
+    monkeypatch.setattr(pydicom.dataset.FileDataset, "save_as", save_then_fill_the_disk)
+    with OnnxRuntimeBackend(tiny_model) as backend, pytest.raises(OSError, match="No space left"):
+        enhance_path(backend, source, out)
+    (written,) = out.iterdir()
+    assert pydicom.dcmread(written).SOPInstanceUID  # the one instance before the failure is whole
 
 
 def test_folder_with_two_series_is_refused(tiny_model, tmp_path):

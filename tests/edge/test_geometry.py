@@ -12,6 +12,7 @@ import pytest
 from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
 from pydicom.valuerep import DS
 
+from benchmarks.loopback.synthetic_series import mr_series, write_series
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.enhancement import enhance_dicom_series, enhance_nifti
 from lohires_edge.node.spool import Spool
@@ -19,7 +20,6 @@ from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.node.worker import PLANE_MISMATCH, Worker
 from lohires_edge.slice_geometry import SliceGeometry
 from tests.anatomy import anatomy, pls_volume, sampled_slice, slice_points, stored_as
-from tests.dicom.series import mr_series, write_series
 from tests.edge.geometry_models import IDENTITY, conv_model
 from tests.edge.test_enhance import assert_one_line_error, edge
 from tests.node.test_worker import _encoded

@@ -11,6 +11,8 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
+from benchmarks.loopback.peers import program
+from benchmarks.loopback.synthetic_series import mr_series, write_series
 from lohires_edge.agreement import measure_agreement
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
@@ -19,10 +21,8 @@ from lohires_edge.errors import LohiresError
 from lohires_edge.quantization import DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, is_qdq, quantize_model
 from lohires_edge.slice_mapping import SliceImage, to_model_batch
 from lohires_edge.volumes import VolumeError, sample_slices
-from tests.conftest import program
-from tests.dicom.series import mr_series, write_series
 from tests.edge.fixed_model import write_fixed_model
-from tests.edge.phantoms import phantom_volume, write_nifti
+from tests.edge.phantom_volumes import phantom_volume, write_nifti
 
 
 @pytest.fixture(scope="module")

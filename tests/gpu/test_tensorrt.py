@@ -20,7 +20,7 @@ from lohires_edge.phantom import phantom_slices
 from lohires_edge.engine_store import EngineStoreError, file_sha256, manifest_path, read_manifest
 from lohires_edge.inference import enhance_slices
 from lohires_edge.quantization import quantize_model
-from tests.edge.phantoms import phantom_volume
+from tests.edge.phantom_volumes import phantom_volume
 
 pytestmark = pytest.mark.gpu
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 from pydicom.uid import CTImageStorage, EnhancedMRImageStorage, ExplicitVRLittleEndian, MRImageStorage
-from pynetdicom import AE, _config
+from pynetdicom import AE, Association, _config
 
-from tests.dicom.series import mr_series, write_series
-from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, node_config, require_dcmtk,
-                              running_node, storescp, storescu, wait_for)
+from benchmarks.loopback.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, node_config, running_node, storescp,
+                                       storescu, wait_for)
+from benchmarks.loopback.synthetic_series import mr_series, write_series
+from tests.conftest import require_dcmtk
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*(VR UI|exceeds the maximum length)")]
@@ -85,14 +88,22 @@ def test_bad_input_is_refused_and_the_node_keeps_serving(tiny_model, tmp_path, m
     assert text.count("event=store_refused") == 5
 
 
-def test_spool_over_quota_answers_out_of_resources_with_nothing_half_written(tiny_model, tmp_path):
-    # 8 KiB quota and no destination: the spool fills after a few ~1.5 KiB slices (each kept twice:
-    # incoming until enhanced, then outgoing).
-    config, ports = node_config(tmp_path, tiny_model, free_port(), node_extra="spool_quota_mb = 0.008")
+@contextlib.contextmanager
+def node_with(tmp_path: Path, model: Path, node_extra: str) -> Iterator[tuple[dict, Callable[[], Association]]]:
+    """A running node with extra [node] settings; yields its ports and a call that associates as the scanner."""
+    config, ports = node_config(tmp_path, model, free_port(), node_extra=node_extra)
     scu = AE(ae_title=SCANNER_AE)
     scu.add_requested_context(MRImageStorage, ExplicitVRLittleEndian)
     with running_node(config, ports, tmp_path / "node.log"):
-        assoc = scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
+        yield ports, lambda: scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
+
+
+def test_spool_over_quota_answers_out_of_resources_with_nothing_half_written(tiny_model, tmp_path):
+    # 8 KiB quota and no destination: the spool fills after a few ~1.5 KiB slices (each kept twice:
+    # incoming until enhanced, then outgoing).
+    require_dcmtk("echoscu")
+    with node_with(tmp_path, tiny_model, "spool_quota_mb = 0.008") as (ports, associate):
+        assoc = associate()
         assert assoc.is_established
         statuses = [assoc.send_c_store(ds).Status for ds in mr_series(12)]
         assoc.release()
@@ -106,15 +117,11 @@ def test_spool_over_quota_answers_out_of_resources_with_nothing_half_written(tin
 
 
 def test_associations_beyond_the_maximum_are_rejected(tiny_model, tmp_path):
-    config, ports = node_config(tmp_path, tiny_model, free_port(), node_extra="max_associations = 1")
-    scu = AE(ae_title=SCANNER_AE)
-    scu.add_requested_context(MRImageStorage, ExplicitVRLittleEndian)
-    with running_node(config, ports, tmp_path / "node.log"):
-        first = scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
+    with node_with(tmp_path, tiny_model, "max_associations = 1") as (_, associate):
+        first = associate()
         assert first.is_established
-        second = scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)
+        second = associate()
         assert second.is_rejected
         first.release()
-        third = wait_for(lambda: (a := scu.associate("127.0.0.1", ports["dicom"], ae_title=NODE_AE)).is_established
-                         and a, 20, "a free association slot after release")
+        third = wait_for(lambda: (a := associate()).is_established and a, 20, "a free association slot after release")
         third.release()

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from benchmarks.loopback.peers import program
 from lohires_edge.fidelity import DEFAULT_MIN_FIDELITY
 from lohires_edge.node.config import ConfigError, QaConfig, load_config
-from tests.conftest import program
 
 GOOD = """
 [node]
@@ -44,6 +44,9 @@ def test_good_config_loads_with_defaults(tmp_path):
     assert config.models[0].path is None  # the shipped default model for T1
     assert config.destinations[0].name == "PACS"
     assert config.spool_quota_bytes == 2048 * 1024 ** 2 and config.tls is None
+    assert (config.max_associations, config.acse_timeout, config.dimse_timeout, config.network_timeout) == (4, 30, 60, 60)
+    assert (config.backend, config.engines_dir, config.telemetry_port) == ("auto", None, 9464)
+    assert (config.retries, config.backoff_initial, config.backoff_max) == (8, 2.0, 300.0)
     assert config.qa == QaConfig(max_field_strength=0.1, min_fidelity=DEFAULT_MIN_FIDELITY, on_low_fidelity="flag")
 
 

@@ -11,11 +11,11 @@ import subprocess
 import pytest
 from pydicom import dcmread
 
+from benchmarks.loopback.peers import (free_port, node_config, orthanc, orthanc_sop_uids, program, running_node, stop,
+                                       storescp, storescu, wait_for)
 from lohires_edge.contract import read_contract
 from lohires_edge.dicom.uids import derived_uid
-from tests.conftest import program, require_programs
-from tests.node.peers import (free_port, node_config, orthanc, orthanc_sop_uids, require_dcmtk, running_node,
-                              stop, storescp, storescu, wait_for)
+from tests.conftest import require_dcmtk, require_programs
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.orthanc, pytest.mark.slow]
 

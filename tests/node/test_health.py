@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from benchmarks.loopback.peers import free_port, http_get
 from lohires_edge.node.health import STALE_AFTER_S, Health, start_endpoint
 from lohires_edge.node.sender import backoff_seconds, delivered
 from lohires_edge.node.telemetry import NodeMetrics
-from tests.node.peers import free_port, http_get
 
 
 def test_health_is_503_until_listening_and_when_the_loop_stalls():

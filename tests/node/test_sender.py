@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 
+from benchmarks.loopback.peers import free_port, node_config, storescp, wait_for
+from benchmarks.loopback.synthetic_series import mr_series
 from lohires_edge.node.config import load_config
 from lohires_edge.node.sender import IDLE_RELEASE_S, Sender
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
-from tests.dicom.series import mr_series
-from tests.node.peers import free_port, node_config, require_dcmtk, storescp, wait_for
+from tests.conftest import require_dcmtk
 from tests.reliability.test_hostile import _as_received
 
 

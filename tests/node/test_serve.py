@@ -10,14 +10,15 @@ from pydicom import dcmread
 from pydicom.uid import JPEG2000Lossless, RLELossless
 from pynetdicom import AE
 
+from benchmarks.loopback.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, http_get, node_config, running_node,
+                                       storescp, storescu, wait_for)
+from benchmarks.loopback.synthetic_series import PATIENT_ID, PATIENT_NAME, fov_corner, mr_series, write_series
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.dicom.uids import derived_uid
 from lohires_edge.inference import enhance_slices
-from tests.dicom.series import PATIENT_ID, PATIENT_NAME, fov_corner, mr_series, write_series
-from tests.node.peers import (NODE_AE, SCANNER_AE, echoscu, free_port, http_get, node_config, require_dcmtk,
-                              running_node, storescp, storescu, wait_for)
+from tests.conftest import require_dcmtk
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 

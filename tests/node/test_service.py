@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.dicom.series import mr_series, write_series
-from tests.node.peers import (free_port, http_get, node_config, port_open, require_dcmtk, running_node, stop,
-                              storescu, wait_for)
+from benchmarks.loopback.peers import (free_port, http_get, node_config, port_open, running_node, stop, storescu,
+                                       wait_for)
+from benchmarks.loopback.synthetic_series import mr_series, write_series
+from tests.conftest import require_dcmtk
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
+from benchmarks.loopback.peers import free_port, node_config
 from lohires_edge.cli import main as edge_main
-from tests.node.peers import free_port, node_config
 
 
 def _folders(root):

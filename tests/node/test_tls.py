@@ -14,10 +14,10 @@ from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification
 
-from tests.conftest import require_programs
-from tests.dicom.series import mr_series, write_series
-from tests.node.peers import (DEST_AE, NODE_AE, SCANNER_AE, free_port, node_config, require_dcmtk,
-                              running_node, storescu, wait_for)
+from benchmarks.loopback.peers import (DEST_AE, NODE_AE, SCANNER_AE, free_port, node_config, running_node, storescu,
+                                       wait_for)
+from benchmarks.loopback.synthetic_series import mr_series, write_series
+from tests.conftest import require_dcmtk, require_programs
 
 pytestmark = [pytest.mark.slow]
 

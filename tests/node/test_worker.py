@@ -8,6 +8,7 @@ from io import BytesIO
 import pytest
 from pydicom import dcmread
 
+from benchmarks.loopback.synthetic_series import PATIENT_ID, PATIENT_NAME, mr_series
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.dicom.derive import RESEARCH_CAUTION
 from lohires_edge.dicom.uids import derived_uid
@@ -15,7 +16,6 @@ from lohires_edge.node.config import QaConfig
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.node.worker import Worker
-from tests.dicom.series import PATIENT_ID, PATIENT_NAME, mr_series
 
 
 def _encoded(ds) -> bytes:

@@ -1,6 +1,6 @@
 """Faults: SIGKILL landed in each phase (receive, inference, sending), repeatedly over one series.
 
-The scenarios (tests/reliability/scenarios.py) check that each kill fell inside its phase. After the last
+The scenarios (benchmarks/loopback/scenarios.py) check that each kill fell inside its phase. After the last
 restart the destination must hold every expected derived SOP Instance UID and no other: nothing lost, and
 no second instance for any slice. Re-sends of the same UID are allowed (delivery is at least once and the
 UID is deterministic), but only for the store in flight at each kill or one the node logged as unconfirmed.
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.node.peers import require_dcmtk
-from tests.reliability.scenarios import kill_during_inference, kill_during_receive, kill_during_sending
+from benchmarks.loopback.scenarios import kill_during_inference, kill_during_receive, kill_during_sending
+from tests.conftest import require_dcmtk
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 

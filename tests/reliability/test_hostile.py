@@ -24,15 +24,15 @@ from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE, _config
 from pynetdicom.sop_class import Verification
 
+from benchmarks.loopback.destination import Recorder, log_events, recording_destination
+from benchmarks.loopback.peers import NODE_AE, SCANNER_AE, free_port, node_config, running_node, wait_for
+from benchmarks.loopback.synthetic_series import mr_series, write_series
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
 from lohires_edge.dicom.uids import derived_uid
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.node.worker import Worker
-from tests.dicom.series import mr_series, write_series
-from tests.node.peers import NODE_AE, SCANNER_AE, free_port, node_config, running_node, wait_for
-from tests.reliability.destination import Recorder, log_events, recording_destination
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(VR UI|exceeds the maximum length|Invalid)")]
 

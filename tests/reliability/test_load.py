@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dicom.series import PATIENT_ID, PATIENT_NAME
-from tests.node.peers import require_dcmtk
-from tests.reliability.scenarios import load
+from benchmarks.loopback.scenarios import load
+from benchmarks.loopback.synthetic_series import PATIENT_ID, PATIENT_NAME
+from tests.conftest import require_dcmtk
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]
 

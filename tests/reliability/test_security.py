@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.dicom.series import mr_series, write_series
-from tests.node.peers import echoscu, free_port, node_config, require_dcmtk, running_node, storescu, wait_for
+from benchmarks.loopback.peers import echoscu, free_port, node_config, running_node, storescu, wait_for
+from benchmarks.loopback.synthetic_series import mr_series, write_series
+from tests.conftest import require_dcmtk
 from tests.node.test_tls import _echo, _openssl, pki  # noqa: F401  (pki is a fixture used below)
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.slow]

@@ -13,11 +13,12 @@ from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE
 
+from benchmarks.loopback.destination import log_events, recording_destination
+from benchmarks.loopback.peers import NODE_AE, SCANNER_AE, echoscu, free_port, node_config, running_node, wait_for
+from benchmarks.loopback.synthetic_series import mr_series, write_series
 from lohires_edge.contract import read_contract
 from lohires_edge.dicom.uids import derived_uid
-from tests.dicom.series import mr_series, write_series
-from tests.node.peers import NODE_AE, SCANNER_AE, echoscu, free_port, node_config, running_node, wait_for
-from tests.reliability.destination import log_events, recording_destination
+from tests.conftest import require_dcmtk
 
 pytestmark = [pytest.mark.slow]
 
@@ -38,6 +39,7 @@ def small_tmpfs(folder: Path, size: str) -> Iterator[Path]:
 
 
 def test_full_disk_answers_out_of_resources_leaves_no_partial_file_and_recovers(tiny_model, tmp_path):
+    require_dcmtk("echoscu")
     series = mr_series(40, rows=8, cols=8)
     model_id = read_contract(tiny_model).model_id
     config, ports = node_config(tmp_path, tiny_model, free_port())  # default quota (2 GiB): only the disk limits

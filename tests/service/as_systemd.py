@@ -15,8 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import program
-from tests.node.peers import stop
+from benchmarks.loopback.peers import program, stop
 
 LAUNCHER = """
 import ctypes, os, sys

@@ -10,9 +10,9 @@ import pytest
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification
 
+from benchmarks.loopback.peers import NODE_AE, SCANNER_AE, free_port, node_config, port_open
 from lohires_edge.node.config import load_config
 from lohires_edge.service.install import source_dir
-from tests.node.peers import NODE_AE, SCANNER_AE, free_port, node_config, port_open
 from tests.service.as_systemd import serving
 
 pytestmark = pytest.mark.slow

@@ -12,10 +12,10 @@ import signal
 
 import pytest
 
+from benchmarks.loopback.peers import free_port, node_config, storescp, storescu, wait_for
+from benchmarks.loopback.synthetic_series import mr_series, write_series
 from lohires_edge.service.install import UNIT_NAME, source_dir
 from tests.conftest import require_programs
-from tests.dicom.series import mr_series, write_series
-from tests.node.peers import free_port, node_config, storescp, storescu, wait_for
 from tests.service.as_systemd import serving
 from tests.service.syscalls import allowed_calls, setting, strace_command, traced_calls, traced_socket_families
 from tests.service.test_serve_notify import START_TIMEOUT_S, STOP_TIMEOUT_S, messages_until

@@ -10,8 +10,8 @@ import pydicom
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.loopback.peers import program
 from lohires_edge.errors import LohiresError
-from tests.conftest import program
 from trainer.cli import main as train_main
 from trainer.simulate import SMALL, simulate_dataset
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lohires_edge.contract import SEQUENCES
 from trainer.simulate.anatomy import ANATOMY_RANGES, draw_anatomy
-from trainer.simulate.protocols import LOW_FIELD_T, SEQUENCES, protocol
+from trainer.simulate.protocols import LOW_FIELD_T, protocol
 from trainer.simulate.randomization import (APODIZATION_PROBABILITY, GHOST_PROBABILITY, LOW_FIELD_RANGES,
                                             draw_low_field)
 

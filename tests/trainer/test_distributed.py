@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import program
+from benchmarks.loopback.peers import program
 from tests.trainer.conftest import write_pairs
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from lohires_edge.metrics import IMAGE_METRICS, MEDICAL_METRICS, image_metrics
+from lohires_edge.image_quality import IMAGE_METRICS, MEDICAL_METRICS, image_metrics
 from lohires_edge.slice_mapping import MappingParams
 from tests.trainer.conftest import write_pairs
 from trainer.cli import main

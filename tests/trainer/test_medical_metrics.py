@@ -1,4 +1,4 @@
-"""The medical metrics in lohires_edge.metrics, on images whose values can be worked out by hand."""
+"""The medical metrics in lohires_edge.image_quality, on images whose values can be worked out by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from lohires_edge.metrics import MEDICAL_METRICS, edge_preservation_index, medical_metrics
+from lohires_edge.image_quality import MEDICAL_METRICS, edge_preservation_index, medical_metrics
 
 
 def two_tissue_image(noise: float, seed: int = 0) -> np.ndarray:

@@ -7,7 +7,7 @@ import os
 import click
 
 from lohires_edge import __version__
-from lohires_edge.cli.support import ErrorReportingGroup, configure_logging, verbosity_option
+from lohires_edge.command_line import ErrorReportingGroup, configure_logging, verbosity_option
 
 # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) buries our progress output; errors still show.
 # Set before any verb module can import TensorFlow.

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from lohires_edge.contract import SEQUENCES
-if TYPE_CHECKING:
-    from lohires_edge.backends.base import Backend
 
 
 @click.command("evaluate")
@@ -24,14 +21,10 @@ def command(model: Path, data: Path, sequence: str, csv_path: Path, outputs: Pat
     Writes CSV (the model against 3 T, the seed's columns), CSV's *_input twin (the untouched 64 mT
     input against 3 T) and *_medical (SNR, CNR, ... of enhanced, input and reference).
     """
-    from lohires_edge.errors import LohiresError
-    from trainer.evaluation import evaluate_subject, summary, write_csvs
+    from trainer.evaluation import evaluate_subject, open_model, summary, write_csvs
     from trainer.pairs import check_grids, find_pairs
 
-    backend = _open_model(model)
-    if backend.contract.sequence != sequence:
-        raise LohiresError(f"{model} is a {backend.contract.sequence} model, not {sequence}; pass "
-                           f"--sequence {backend.contract.sequence} or another model")
+    backend = open_model(model, sequence)
     pairs = find_pairs(data, sequence)
     check_grids(pairs)
     results = []
@@ -42,19 +35,3 @@ def command(model: Path, data: Path, sequence: str, csv_path: Path, outputs: Pat
         click.echo(f"wrote {path}")
     click.echo(summary(results))
 
-
-def _open_model(model: Path) -> Backend:
-    """A run directory through TensorFlow, an ONNX file through ONNX Runtime (imports kept lazy for --help)."""
-    if model.is_dir():
-        from lohires_edge.contract import ModelContract
-        from trainer.keras_backend import KerasBackend
-        from trainer.run_dir import RunDir
-        from trainer.training import rebuild_generator
-
-        generator, config = rebuild_generator(RunDir(model))
-        contract = ModelContract(sequence=config.sequence, mapping=config.mapping_params,
-                                 model_name=config.model_name, model_version=config.model_version)
-        return KerasBackend(generator, contract)
-    from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-
-    return OnnxRuntimeBackend(model)

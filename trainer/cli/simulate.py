@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from trainer.simulate import SEQUENCES, simulate_dataset
+from lohires_edge.contract import SEQUENCES
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR
+from trainer.simulate import simulate_dataset
 from trainer.simulate.dataset import create_output_folders, parse_sequences
 from trainer.simulate.geometry import SIZES
 
@@ -31,5 +33,5 @@ def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path
                            show_pos=True) as bar:
         written = simulate_dataset(out, subjects, names, seed=seed, dicom_dir=dicom_dir, progress=bar.update,
                                    size=size)
-    click.echo(f"wrote {len(written)} pairs to {out / 'Low_field'} and {out / 'High_field'}"
+    click.echo(f"wrote {len(written)} pairs to {out / LOW_FIELD_DIR} and {out / HIGH_FIELD_DIR}"
                + (f", and {len(written)} DICOM series to {dicom_dir}" if dicom_dir else ""))

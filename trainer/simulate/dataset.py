@@ -19,9 +19,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from lohires_edge.contract import SEQUENCES
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, SUBJECT_PREFIX, subject_id, volume_name
 from lohires_edge.errors import LohiresError
-from trainer.pairs import HIGH_DIR as HIGH_FIELD_DIR  # the layout the trainer reads
-from trainer.pairs import LOW_DIR as LOW_FIELD_DIR
 from trainer.simulate import acquisition, dicom_series, nifti, registration
 from trainer.simulate.anatomy import draw_anatomy, tissue_fractions
 from trainer.simulate.geometry import SIZES, Geometry
@@ -29,7 +28,6 @@ from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, protocol
 from trainer.simulate.randomization import LowFieldDraw, draw_low_field
 
 LABELS_DIR = "Labels"
-SUBJECT_PREFIX = "POCEMR"
 # Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
 WHITE_MATTER_VALUE = 1000.0
 _SEQUENCE_STREAM = {"T1": 1, "T2": 2, "FLAIR": 3}  # fixed per name, so sequence subsets reproduce
@@ -45,10 +43,6 @@ class SimulatedSeries:
     high_field: Path
     dicom_dir: Path | None
     acquisition: LowFieldDraw  # the randomized 64 mT scanner and protocol of this pair
-
-
-def subject_id(number: int) -> str:
-    return f"{SUBJECT_PREFIX}{number:03d}"
 
 
 def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUENCES, seed: int = 0,
@@ -121,7 +115,7 @@ def tissue_labels(fractions: np.ndarray) -> np.ndarray:
 def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarray, geometry: Geometry,
                      rng: np.random.Generator, dicom_dir: Path | None, seed: int) -> SimulatedSeries:
     low_protocol, high_protocol = protocol(sequence, LOW_FIELD_T), protocol(sequence, HIGH_FIELD_T)
-    name = f"{subject}_{sequence}.nii.gz"
+    name = volume_name(subject, sequence)
 
     high = acquisition.high_field_image(fractions, high_protocol, rng)
     high_path = out / HIGH_FIELD_DIR / name

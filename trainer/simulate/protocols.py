@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lohires_edge.contract import SEQUENCES
 from trainer.simulate.tissues import TISSUES, WHITE_MATTER, Tissue
 
 LOW_FIELD_T = 0.064

@@ -19,13 +19,12 @@ from typing import Iterator
 
 from pydicom import dcmread
 
+from benchmarks.loopback.destination import Recorder, log_events, proc_status_kib, recording_destination
+from benchmarks.loopback.peers import (NODE_AE, SCANNER_AE, dcmtk, free_port, node_config, program, running_node,
+                                       storescu, wait_for)
+from benchmarks.loopback.synthetic_series import mr_series, write_series
 from lohires_edge.contract import read_contract
 from lohires_edge.dicom.uids import derived_uid
-from tests.conftest import program
-from tests.dicom.series import mr_series, write_series
-from tests.node.peers import (NODE_AE, SCANNER_AE, dcmtk, free_port, node_config, running_node, storescu,
-                              wait_for)
-from tests.reliability.destination import Recorder, log_events, proc_status_kib, recording_destination
 
 DELIVERY_TIMEOUT_S = 600
 

@@ -1,4 +1,4 @@
-"""Real DICOM peers on loopback for the node tests: the node itself (a subprocess), dcmtk, Orthanc.
+"""Real DICOM peers on loopback for the node tests and benchmarks: the node itself (a subprocess), dcmtk, Orthanc.
 
 Every wait is bounded; every process started here is stopped by the context manager that started it.
 """
@@ -10,31 +10,32 @@ import json
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator
 
-import pytest
-
 from lohires_edge.dicom.dcmtk import dcmtk_program
-from tests.conftest import program
 
 NODE_AE, SCANNER_AE, DEST_AE = "LOHIRES", "SCANNER", "DEST"
 
 
+class PeerMissing(RuntimeError):
+    """A peer program (dcmtk) is not installed; tests skip before they get here (tests.conftest.require_dcmtk)."""
+
+
+def program(name: str) -> str:
+    """Path of one of our console scripts in the running environment (the venv need not be activated)."""
+    return str(Path(sys.executable).with_name(name))
+
+
 def dcmtk(name: str) -> str:
-    """dcmtk's `name`, never pynetdicom's console script of that name; skips the test where it is missing."""
+    """dcmtk's `name`, never pynetdicom's console script of that name."""
     found = dcmtk_program(name)
     if found is None:
-        pytest.skip(f"dcmtk's {name} is not installed (Debian package dcmtk; `make test` installs it)")
+        raise PeerMissing(f"dcmtk's {name} is not installed (Debian package dcmtk; `make test` installs it)")
     return found
-
-
-def require_dcmtk(*names: str) -> None:
-    """Skip the calling test, before it starts anything, unless dcmtk provides every program in `names`."""
-    for name in names:
-        dcmtk(name)
 
 
 def free_port() -> int:

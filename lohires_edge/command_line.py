@@ -1,4 +1,8 @@
-"""What both command-line tools share: one-line errors, logging set-up, progress bars."""
+"""What both command-line tools share: one-line errors, logging set-up, the -v option.
+
+It lives outside `lohires_edge.cli` so that `lohires-train` gets these pieces without importing the edge
+verbs (and with them pynetdicom and ONNX Runtime).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,11 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def report_to_stderr(line: str) -> None:
+    """Progress and side remarks go to stderr, so stdout holds only a verb's result."""
+    click.echo(line, err=True)
+
+
 def configure_logging(verbosity: int) -> None:
     """Log to stderr: warnings by default, info with -v, debug with -vv."""
     level = logging.WARNING - 10 * min(verbosity, 2)
@@ -36,4 +45,5 @@ def configure_logging(verbosity: int) -> None:
 
 
 def verbosity_option(func: Any) -> Any:
+    """-v/--verbose, counted: the argument `configure_logging` takes."""
     return click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")(func)

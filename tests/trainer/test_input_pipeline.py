@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainer.dataset import training_dataset, validation_dataset
+from trainer.input_pipeline import training_dataset, validation_dataset
 
 
 def test_training_batches_keep_pairs_aligned_and_flip_both_images() -> None:

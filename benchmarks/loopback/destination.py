@@ -16,7 +16,7 @@ from typing import Iterator
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE, evt
 
-from tests.node.peers import DEST_AE
+from benchmarks.loopback.peers import DEST_AE
 
 
 class Recorder:

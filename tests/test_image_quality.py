@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lohires_edge.metrics import IMAGE_METRICS, image_metrics
+from lohires_edge.image_quality import IMAGE_METRICS, image_metrics
 
 
 def test_identical_images_are_perfect():
