@@ -135,6 +135,7 @@ class Sender(threading.Thread):
                               path.name, dest.name, f"{type(exc).__name__}: {exc}")
                     self.spool.move_to_failed(dest.name, path)
                     continue
+                sent = time.monotonic()
                 try:
                     hold_reactor(assoc)
                     response = assoc.send_c_store(ds)
@@ -142,16 +143,18 @@ class Sender(threading.Thread):
                     log.warning("event=send_failed sop=%s destination=%s error=%r", path.stem, dest.name,
                                 f"{type(exc).__name__}: {exc}")
                     response = None
+                wait = time.monotonic() - sent  # the send and its response: long only with a slow peer
                 status = int(response.Status) if response is not None and "Status" in response else -1
                 if delivered(status):
                     self.spool.remove(path)
                     self.attempts.pop(path.name, None)
                     self.metrics.sent.labels(destination=dest.name).inc()
-                    log.info("event=delivered sop=%s destination=%s status=0x%04X", path.stem, dest.name, status)
+                    log.info("event=delivered sop=%s destination=%s status=0x%04X wait_s=%.3f", path.stem,
+                             dest.name, status, wait)
                 else:
                     all_delivered = False
-                    log.warning("event=delivery_refused sop=%s destination=%s status=%s", path.stem, dest.name,
-                                f"0x{status:04X}" if status >= 0 else "none")
+                    log.warning("event=delivery_refused sop=%s destination=%s status=%s wait_s=%.3f", path.stem,
+                                dest.name, f"0x{status:04X}" if status >= 0 else "none", wait)
                     self._failed_attempt(path)
         finally:
             self._last_used = time.monotonic()
