@@ -46,14 +46,11 @@ class ReactorCheckpoint:
         with self._changed:
             self._open = False
 
-    def is_set(self) -> bool:
-        return self._open
-
     def wait(self, timeout: float | None = None) -> bool:
         """Pass while open; else park until opened. A wake-up that finds it closed again parks again."""
         with self._changed:
             self._parked += 1
-            self._changed.notify_all()
+            self._changed.notify_all()  # a `hold` waiting for the reactor to park
             try:
                 return self._changed.wait_for(lambda: self._open, timeout)
             finally:
