@@ -17,11 +17,11 @@ from tests.node.peers import free_port, node_config, require_dcmtk, storescp, wa
 from tests.reliability.test_hostile import _as_received
 
 
-def _setup(tmp_path: Path, model: Path, **overrides: object) -> tuple[NodeConfig, Destination, Spool, int]:
-    """A node config with storescp as its one destination (needs dcmtk), and the spool it names."""
+def _setup(tmp_path: Path, model: Path) -> tuple[NodeConfig, Destination, Spool, int]:
+    """A node config with storescp as its one destination (needs dcmtk), the spool it names, and the port."""
     require_dcmtk("storescp")
     dest_port = free_port()
-    config = load_config(node_config(tmp_path, model, dest_port, **overrides)[0])
+    config = load_config(node_config(tmp_path, model, dest_port)[0])
     destination = config.destinations[0]
     return config, destination, Spool(config.spool_dir, config.spool_quota_bytes, [destination.name]), dest_port
 
