@@ -35,6 +35,7 @@ class Pipeline:
         self._to_model: queue.Queue[InFlight | None] = queue.Queue(QUEUE_DEPTH)
         self._to_finish: queue.Queue[InFlight | None] = queue.Queue(QUEUE_DEPTH)
         self._in_flight: set[Path] = set()
+        self._steps_done = self._steps_seen = 0  # model runs and finishes, for `moving`
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._model_loop, name="model", daemon=True),
                          threading.Thread(target=self._finish_loop, name="finish", daemon=True)]
@@ -61,6 +62,15 @@ class Pipeline:
                 self._to_model.put(item)
         return handled
 
+    def moving(self) -> bool:
+        """True when nothing is in flight, or a step has been done since the last call: the liveness the
+        processing loop pings the watchdog on, so a hung model or finishing step stops the pings even when
+        no new instance arrives to fill the queues."""
+        with self._lock:
+            moved = not self._in_flight or self._steps_done != self._steps_seen
+            self._steps_seen = self._steps_done
+            return moved
+
     def close(self) -> None:
         """Let the instances already fed finish, then end the threads."""
         self._to_model.put(_END)
@@ -70,6 +80,7 @@ class Pipeline:
     def _model_loop(self) -> None:
         while (item := self._to_model.get()) is not _END:
             self.worker.infer(item)
+            self._step_done()
             self._to_finish.put(item)
         self._to_finish.put(_END)
 
@@ -86,3 +97,8 @@ class Pipeline:
             finally:  # done, or left in incoming/ for the loop to feed again
                 with self._lock:
                     self._in_flight.discard(item.path)
+                self._step_done()
+
+    def _step_done(self) -> None:
+        with self._lock:
+            self._steps_done += 1

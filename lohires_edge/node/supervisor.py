@@ -3,8 +3,9 @@
 Start: process-wide settings (pydicom's, and warnings as log lines: `keep_values_out_of_logs`, before
 any thread runs) -> spool -> models -> metrics/health endpoint -> senders -> worker pipeline -> listener,
 then READY=1. The processing loop runs in the main thread, feeds the pipeline (lohires_edge.node.pipeline)
-and pings the systemd watchdog; a hung model or finishing step fills the pipeline's short queues, the
-loop blocks and stops the pings, and systemd restarts the node. SIGTERM/SIGINT: stop accepting
+and pings the systemd watchdog while the pipeline is empty or moving; a hung model or finishing step
+stops the pings (and, once the pipeline's short queues are full, blocks the loop), and systemd restarts
+the node. SIGTERM/SIGINT: stop accepting
 associations, finish the slices already fed (QUEUE_DEPTH per step at most), leave everything else in the
 spool (it resumes on restart), exit.
 """
@@ -106,8 +107,9 @@ def _wake(senders: list[Sender]) -> None:
 def _processing_loop(pipeline: Pipeline, notifier: Notifier, health: Health, stop: threading.Event,
                      wake: threading.Event) -> None:
     def alive() -> bool:
-        notifier.watchdog()
-        health.beat()
+        if pipeline.moving():
+            notifier.watchdog()
+            health.beat()
         return not stop.is_set()
 
     while alive():

@@ -1,6 +1,6 @@
 """The worker pipeline on a real spool and the tiny ONNX model: the model runs while the next instance is
-prepared, the result is what the worker gives one instance at a time, and a failure in a step neither loses
-an instance nor stops the others."""
+prepared, the result is what the worker gives one instance at a time, a failure in a step neither loses
+an instance nor stops the others, and a hung step shows as not moving (the watchdog's liveness)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from tests.dicom.series import mr_series
 SERIES = mr_series(3)
 
 
-def _spool(tmp_path, name: str) -> Spool:
+def _spool(tmp_path, name: str, count: int = len(SERIES)) -> Spool:
     spool = Spool(tmp_path / name, 10 ** 8, ["PACS"])
-    for ds in SERIES:
+    for ds in SERIES[:count]:
         buffer = BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
         spool.store_incoming(ds.SOPInstanceUID, buffer.getvalue())
@@ -122,3 +122,22 @@ def test_a_refused_outgoing_write_leaves_the_instance_in_incoming_and_a_later_fe
         _run_pipeline(worker)
 
     assert spool.incoming() == [] and len(spool.outgoing("PACS")) == 3
+
+
+def test_a_hung_model_step_shows_as_not_moving_until_it_goes_on(tiny_model, tmp_path):
+    spool = _spool(tmp_path, "spool", count=1)
+    model_released = threading.Event()
+    with OnnxRuntimeBackend(tiny_model) as backend:
+        worker = Worker(spool, {"T1": _Gated(backend, lambda call: model_released.wait(60))}, NodeMetrics())
+        pipeline = Pipeline(worker, threading.Event())
+        assert pipeline.moving()  # empty
+        pipeline.start()
+        try:
+            pipeline.feed()
+            assert not pipeline.moving()  # in flight, and the model has not finished its run
+            assert not pipeline.moving()
+        finally:
+            model_released.set()
+            pipeline.close()
+        assert pipeline.moving()  # done: nothing in flight
+    assert len(spool.outgoing("PACS")) == 1
