@@ -9,8 +9,9 @@ clock starts just before dcmtk storescu opens its association to the node and st
 time of the last derived file storescp wrote (storescp acknowledges right after writing it). The node's
 peak RSS is VmHWM in /proc/<pid>/status, read before it is stopped. After the node has stopped, the same N
 slices are run through the same model in this process (slice mapping, then timed backend runs of batch 1,
-as the node's worker does), which gives the raw inference time and the ratio. A straight line is fitted
-to total time against N. Receive throughput: the same --receive-count series sent by storescu to the
+as the node's worker does), which gives the raw inference time and the ratio, and then through the
+worker's three steps one after another, timed each (where a slice's time goes with nothing beside it).
+A straight line is fitted to total time against N. Receive throughput: the same --receive-count series sent by storescu to the
 node's listener alone (lohires_edge.node.listener, in this process, fsync per instance) and to storescp.
 
 dcmtk 3.6 leaves Nagle's algorithm on unless the environment says TCP_NODELAY=1; with it on, every C-STORE
@@ -40,8 +41,10 @@ from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.errors import LohiresError
 from lohires_edge.node.config import load_config
 from lohires_edge.node.listener import Listener
+from lohires_edge.node.spool import Spool
 from lohires_edge.node.supervisor import open_spool
 from lohires_edge.node.telemetry import NodeMetrics
+from lohires_edge.node.worker import Worker
 from lohires_edge.slice_mapping import to_model_batch
 from trainer.demo import (free_port, program, receiver_command, running, sender_command, wait_for_files,
                           wait_for_port, write_config)
@@ -65,7 +68,8 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def worker_seconds(node_log: Path) -> list[float]:
-    """The worker's per-slice times (read, decode, enhance, derive, spool) from the node's event=enhanced lines."""
+    """Each slice's time from the worker reading it to its derived instance being queued (the waits between
+    the pipeline's steps included), from the node's event=enhanced lines."""
     return [float(match) for match in re.findall(r"event=enhanced .*?seconds=([0-9.]+)", node_log.read_text())]
 
 
@@ -117,7 +121,29 @@ def round_trip(model: Path, files: list[Path], work: Path, logs: Path) -> dict[s
     return {"slices": len(files), "total_s": total, "send_s": sent - started, "per_slice_s": total / len(files),
             "inference_per_slice_s": sum(inference) / len(inference), "node_peak_rss_mib": peak,
             "ratio": total / sum(inference), "worker_slices": len(worker),
-            "worker_per_slice_s": sum(worker) / len(worker) if worker else None}
+            "worker_latency_median_s": median(worker) if worker else None}
+
+
+def step_seconds(model: Path, files: list[Path], work: Path) -> dict[str, float]:
+    """Median seconds per slice of each of the node worker's steps (`prepare`, `infer`, `finish`), run one
+    after another on `files` in this process, through a spool under `work`: where a slice's time goes
+    when nothing runs beside it."""
+    spool = Spool(work / "steps-spool", 10 ** 12, ["DEST"])
+    times: dict[str, list[float]] = {"prepare": [], "infer": [], "finish": []}
+    with OnnxRuntimeBackend(model) as backend:
+        worker = Worker(spool, {backend.contract.sequence: backend}, NodeMetrics())
+        for file in files:
+            path = spool.store_incoming(dcmread(file, stop_before_pixels=True).SOPInstanceUID, file.read_bytes())
+            started = time.perf_counter()
+            item = worker.prepare(path)
+            prepared = time.perf_counter()
+            worker.infer(item)
+            inferred = time.perf_counter()
+            worker.finish(item)
+            finished = time.perf_counter()
+            for step, seconds in zip(times, (prepared - started, inferred - prepared, finished - inferred)):
+                times[step].append(seconds)
+    return {step: median(values) for step, values in times.items()}
 
 
 def storescu_seconds(folder: Path, port: int, called_ae: str) -> float:
@@ -179,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="lohires-round-trip-") as tmp:
             files = write_series(sources, count, Path(tmp) / "series")
             rows.append(round_trip(model, files, Path(tmp), args.results / "round_trip_logs"))
+            rows[-1]["steps_median_s"] = step_seconds(model, files, Path(tmp))
         print(f"N = {count}: {rows[-1]['per_slice_s'] * 1e3:.0f} ms/slice", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="lohires-receive-") as tmp:
         series = Path(tmp) / "series"
@@ -190,11 +217,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(sources)} slices, copied with fresh UIDs to N\n")
     print(markdown_table(
         ["N", "total (s)", "round trip ms/slice", "inference ms/slice", "ratio (target <= 1.2)",
-         "node worker ms/slice", "node peak RSS (MiB)"],
+         "node read→queued latency ms (median)", "node peak RSS (MiB)"],
         [[r["slices"], f"{r['total_s']:.2f}", f"{r['per_slice_s'] * 1e3:.1f}",
           f"{r['inference_per_slice_s'] * 1e3:.1f}", f"{r['ratio']:.2f}",
-          "n/a" if r["worker_per_slice_s"] is None else f"{r['worker_per_slice_s'] * 1e3:.1f}",
+          "n/a" if r["worker_latency_median_s"] is None else f"{r['worker_latency_median_s'] * 1e3:.1f}",
           f"{r['node_peak_rss_mib']:.0f}"] for r in rows]))
+    print("\nThe worker's steps, one slice at a time in this process (median ms per slice):\n")
+    print(markdown_table(["N", "prepare (read, route, map)", "infer (model)", "finish (map back, fidelity, "
+                          "derive, encode, queue)"],
+                         [[r["slices"], *(f"{r['steps_median_s'][step] * 1e3:.1f}"
+                                          for step in ("prepare", "infer", "finish"))] for r in rows]))
     if fit is not None:
         print(f"\nLinear fit total = {fit.slope * 1e3:.1f} ms x N + {fit.intercept:.2f} s (R^2 {fit.r_squared:.4f}); "
               f"budget {BUDGET_S_PER_SLICE * 1e3:.0f} ms/slice")

@@ -35,16 +35,24 @@ def enhance_slices(backend: Backend, slices: Sequence[AnySlice], batch_size: int
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     _say_once_if_without_geometry(backend)
-    run_size = min(batch_size, backend.max_batch) if backend.max_batch else batch_size
     enhanced: list[np.ndarray] = []
     for start in range(0, len(slices), batch_size):
         chunk = slices[start:start + batch_size]
         tiles, states = to_model_batch(chunk, backend.contract.mapping, window)
-        outputs = [backend.run(tiles[i:i + run_size]) for i in range(0, len(tiles), run_size)]
-        enhanced.extend(from_model_batch(np.concatenate(outputs) if outputs else tiles, states, grid))
+        enhanced.extend(from_model_batch(run_tiles(backend, tiles, batch_size), states, grid))
         if on_batch:
             on_batch(len(chunk))
     return enhanced
+
+
+def run_tiles(backend: Backend, tiles: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """The backend's outputs for mapped `tiles`, run in batches of `batch_size` capped by its `max_batch`.
+
+    The step between `to_model_batch` and `from_model_batch`: the node's worker runs it on its own thread,
+    so the model works while the slices before and after it are mapped and derived."""
+    run_size = min(batch_size, backend.max_batch) if backend.max_batch else batch_size
+    outputs = [backend.run(tiles[i:i + run_size]) for i in range(0, len(tiles), run_size)]
+    return np.concatenate(outputs) if outputs else tiles
 
 
 def enhance_volume(backend: Backend, volume: np.ndarray, affine: np.ndarray, batch_size: int = 8,

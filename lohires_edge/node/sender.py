@@ -5,7 +5,8 @@ which PS3.4 defines as stored); after `retries` failed attempts it moves to `fai
 
 One association per destination stays open while work flows: rounds reuse it, and it is released after
 IDLE_RELEASE_S without work, after a failed round (the backoff may be long) and at stop. Only this
-thread sends on it, so its send_* calls never overlap.
+thread sends on it, so its send_* calls never overlap, and before each one the association's reactor is
+held (lohires_edge.node.reactor), so it never takes the response that the send waits for.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, MRImageStorage
-from pynetdicom import AE, Association
+from pynetdicom import AE, Association, evt
 from pynetdicom.status import STATUS_SUCCESS, STATUS_WARNING, code_to_category
 
 from lohires_edge.node.config import Destination, NodeConfig
+from lohires_edge.node.reactor import hold_reactor, install_checkpoint
 from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
 
@@ -89,6 +91,7 @@ class Sender(threading.Thread):
     def release(self) -> None:
         """Release the open association, if any (its peer may already have ended it)."""
         if self._assoc is not None and self._assoc.is_established:
+            hold_reactor(self._assoc)
             self._assoc.release()
         self._assoc = None
 
@@ -100,7 +103,8 @@ class Sender(threading.Thread):
         tls = None
         if dest.tls_ca is not None:
             tls = (ssl.create_default_context(cafile=str(dest.tls_ca)), dest.host)
-        assoc = self.ae.associate(dest.host, dest.port, ae_title=dest.ae_title, tls_args=tls)
+        assoc = self.ae.associate(dest.host, dest.port, ae_title=dest.ae_title, tls_args=tls,
+                                  evt_handlers=[(evt.EVT_ESTABLISHED, install_checkpoint)])
         if not assoc.is_established:
             log.warning("event=association_failed destination=%s ae=%s address=%s:%d", dest.name, dest.ae_title,
                         dest.host, dest.port)
@@ -131,22 +135,26 @@ class Sender(threading.Thread):
                               path.name, dest.name, f"{type(exc).__name__}: {exc}")
                     self.spool.move_to_failed(dest.name, path)
                     continue
+                sent = time.monotonic()
                 try:
+                    hold_reactor(assoc)
                     response = assoc.send_c_store(ds)
                 except Exception as exc:  # e.g. no accepted context, or a dataset pynetdicom cannot encode
                     log.warning("event=send_failed sop=%s destination=%s error=%r", path.stem, dest.name,
                                 f"{type(exc).__name__}: {exc}")
                     response = None
+                wait = time.monotonic() - sent  # the send and its response: long only with a slow peer
                 status = int(response.Status) if response is not None and "Status" in response else -1
                 if delivered(status):
                     self.spool.remove(path)
                     self.attempts.pop(path.name, None)
                     self.metrics.sent.labels(destination=dest.name).inc()
-                    log.info("event=delivered sop=%s destination=%s status=0x%04X", path.stem, dest.name, status)
+                    log.info("event=delivered sop=%s destination=%s status=0x%04X wait_s=%.3f", path.stem,
+                             dest.name, status, wait)
                 else:
                     all_delivered = False
-                    log.warning("event=delivery_refused sop=%s destination=%s status=%s", path.stem, dest.name,
-                                f"0x{status:04X}" if status >= 0 else "none")
+                    log.warning("event=delivery_refused sop=%s destination=%s status=%s wait_s=%.3f", path.stem,
+                                dest.name, f"0x{status:04X}" if status >= 0 else "none", wait)
                     self._failed_attempt(path)
         finally:
             self._last_used = time.monotonic()

@@ -1,10 +1,13 @@
 """`serve`: start the node's parts in order, run the processing loop, stop cleanly on SIGTERM.
 
 Start: process-wide settings (pydicom's, and warnings as log lines: `keep_values_out_of_logs`, before
-any thread runs) -> spool -> models -> metrics/health endpoint -> senders -> listener, then READY=1.
-The processing loop runs in the main thread and pings the systemd watchdog, so a hung worker stops the
-pings and systemd restarts the node. SIGTERM/SIGINT: stop accepting associations, finish the slice in hand,
-leave everything else in the spool (it resumes on restart), exit.
+any thread runs) -> spool -> models -> metrics/health endpoint -> senders -> worker pipeline -> listener,
+then READY=1. The processing loop runs in the main thread, feeds the pipeline (lohires_edge.node.pipeline)
+and pings the systemd watchdog while the pipeline is empty or moving; a hung model or finishing step
+stops the pings (and, once the pipeline's short queues are full, blocks the loop), and systemd restarts
+the node. SIGTERM/SIGINT: stop accepting
+associations, finish the slices already fed (QUEUE_DEPTH per step at most), leave everything else in the
+spool (it resumes on restart), exit.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from lohires_edge.node.config import ConfigError, NodeConfig
 from lohires_edge.node.health import Health, start_endpoint
 from lohires_edge.node.listener import Listener
 from lohires_edge.node.sender import Sender
-from lohires_edge.node.spool import Spool, SpoolFull
+from lohires_edge.node.pipeline import Pipeline
+from lohires_edge.node.spool import Spool
 from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.node.worker import Worker
 from lohires_edge.service.notify import Notifier
@@ -69,18 +73,21 @@ def serve(config: NodeConfig, notifier: Notifier | None = None) -> None:
     for sender in senders:
         sender.start()
     listener = Listener(config, spool, metrics, on_stored=wake.set)
+    worker = Worker(spool, backends, metrics, config.qa, on_queued=lambda: _wake(senders))
+    pipeline = Pipeline(worker, stop)
+    pipeline.start()
     try:
         listener.start()
         health.listening = True
         notifier.status(f"serving as {config.ae_title} on port {config.port}")
         notifier.ready()
-        worker = Worker(spool, backends, metrics, config.qa, on_queued=lambda: _wake(senders))
-        _processing_loop(worker, notifier, health, stop, wake)
+        _processing_loop(pipeline, notifier, health, stop, wake)
     finally:
         notifier.stopping()
         health.listening = False
         listener.stop()
         stop.set()
+        pipeline.close()
         for sender in senders:
             sender.join(timeout=config.network_timeout)
         if endpoint is not None:
@@ -97,21 +104,18 @@ def _wake(senders: list[Sender]) -> None:
         sender.wake.set()
 
 
-def _processing_loop(worker: Worker, notifier: Notifier, health: Health, stop: threading.Event,
+def _processing_loop(pipeline: Pipeline, notifier: Notifier, health: Health, stop: threading.Event,
                      wake: threading.Event) -> None:
     def alive() -> bool:
-        notifier.watchdog()
-        health.beat()
+        if pipeline.moving():
+            notifier.watchdog()
+            health.beat()
         return not stop.is_set()
 
     while alive():
         wake.clear()
         try:
-            handled = worker.process_pending(keep_going=alive)
-        except SpoolFull as exc:
-            log.error("event=spool_full stage=outgoing reason=%r", str(exc))
-            handled = 0
-            stop.wait(5 * LOOP_WAIT_S)
+            handled = pipeline.feed(keep_going=alive)
         except OSError as exc:  # the spool's disk itself (permissions, I/O errors): keep serving, retry later
             log.error("event=spool_error stage=processing error=%s detail=%r", type(exc).__name__, str(exc))
             handled = 0

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Callable, Mapping
 
+import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -27,13 +29,14 @@ from lohires_edge.backends.base import Backend
 from lohires_edge.dicom.derive import derive_instance, fidelity_comment
 from lohires_edge.dicom.geometry import read_placed_slice
 from lohires_edge.fidelity import dicom_pixel_mm, fidelity
-from lohires_edge.inference import enhance_slices
+from lohires_edge.inference import run_tiles
 from lohires_edge.node.config import QaConfig
 from lohires_edge.node.qa import field_strength_problem
 from lohires_edge.node.routing import route
 from lohires_edge.node.spool import SUFFIX, Spool
 from lohires_edge.node.telemetry import NodeMetrics
 from lohires_edge.slice_geometry import PlaneMismatch
+from lohires_edge.slice_mapping import SliceImage, SliceState, from_model_batch, to_model_batch
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,26 @@ NO_MODEL = "no model for the series"  # the metrics label of every routing reaso
 PLANE_MISMATCH = "not in the model's plane"  # the metrics label of a slice the geometry step refuses
 
 
+@dataclass
+class InFlight:
+    """One spooled instance between the worker's steps: what `prepare` read and mapped, what `infer` ran."""
+    path: Path
+    started: float  # time.perf_counter() when `prepare` began, for the slice-seconds histogram
+    ds: Dataset
+    sequence: str
+    route_reason: str
+    source: SliceImage
+    tiles: np.ndarray
+    states: list[SliceState]
+    outputs: np.ndarray | None = None
+    error: Exception | None = None  # raised by `infer`; `finish` quarantines the instance
+
+
 class Worker:
+    """Three steps per instance: `prepare` (read, route, map to model input), `infer` (the model alone) and
+    `finish` (map back, fidelity, derive, queue). `process` runs them in a row; the node's `Pipeline` runs
+    each on its own thread so the model works while other slices are prepared and finished."""
+
     def __init__(self, spool: Spool, backends: Mapping[str, Backend], metrics: NodeMetrics,
                  qa: QaConfig = QaConfig(), on_queued: Callable[[], None] = lambda: None) -> None:
         """`on_queued` runs after each derived instance is queued: the senders start on it at once, while
@@ -63,6 +85,14 @@ class Worker:
         return handled
 
     def process(self, path: Path) -> None:
+        item = self.prepare(path)
+        if item is not None:
+            self.infer(item)
+            self.finish(item)
+
+    def prepare(self, path: Path) -> InFlight | None:
+        """Read, check and route the instance and map it to model input; None if it was passed over or
+        quarantined here (nothing more to do)."""
         started = time.perf_counter()
         try:
             ds = _read(path)
@@ -70,28 +100,42 @@ class Worker:
             decision = route(ds, self.backends)
             if field_problem or decision.sequence is None:
                 self._pass_over(path, ds, field_problem or NO_MODEL, field_problem or decision.reason)
-                return
-            backend = self.backends[decision.sequence]
+                return None
             source = read_placed_slice(ds)
             try:
-                (enhanced,) = enhance_slices(backend, [source], grid=OUTPUT_GRID)
+                tiles, states = to_model_batch([source], self.backends[decision.sequence].contract.mapping)
             except PlaneMismatch as exc:  # e.g. a sagittal series for an axial model: not for this model
                 self._pass_over(path, ds, PLANE_MISMATCH, str(exc))
-                return
-            judged = fidelity(source.pixels, enhanced, dicom_pixel_mm(ds))
+                return None
+        except Exception as exc:  # noqa: BLE001 - see _quarantine
+            self._quarantine(path, exc)
+            return None
+        return InFlight(path, started, ds, decision.sequence, decision.reason, source, tiles, states)
+
+    def infer(self, item: InFlight) -> None:
+        """Run the model on the mapped tiles; an error is kept for `finish`, which quarantines the instance."""
+        try:
+            item.outputs = run_tiles(self.backends[item.sequence], item.tiles)
+        except Exception as exc:  # noqa: BLE001 - see _quarantine
+            item.error = exc
+
+    def finish(self, item: InFlight) -> None:
+        """Map back, judge fidelity, derive and encode; then queue the derived instance durably for every
+        destination and remove the incoming file. SpoolFull and OSError from the spool propagate: the
+        instance stays in incoming/ for a later try."""
+        path, ds, backend = item.path, item.ds, self.backends[item.sequence]
+        try:
+            if item.error is not None:
+                raise item.error
+            (enhanced,) = from_model_batch(item.outputs, item.states, OUTPUT_GRID)
+            judged = fidelity(item.source.pixels, enhanced, dicom_pixel_mm(ds))
             score = None if judged is None else judged.r2
             note = fidelity_comment(score, self.qa.min_fidelity)
             derived = derive_instance(ds, enhanced, backend.contract, note)
             buffer = BytesIO()  # encoding belongs here: a dataset pydicom reads may still be unwritable
             derived.save_as(buffer, enforce_file_format=True)
-        except Exception as exc:  # noqa: BLE001 - see below
-            # Validated at receive time, so this is a file damaged on disk or a dataset nobody foresaw
-            # (DecodeError, InvalidUID, a TypeError from a malformed attribute...). Whatever it is, it must
-            # not stop the node: left in incoming/ it would stop it again at every restart. Quarantine keeps
-            # the file for inspection.
-            target = self.spool.quarantine(path)
-            self.metrics.quarantined.inc()
-            log.error("event=quarantined file=%s error=%s detail=%r", target.name, type(exc).__name__, str(exc))
+        except Exception as exc:  # noqa: BLE001 - see _quarantine
+            self._quarantine(path, exc)
             return
         low = score is not None and score < self.qa.min_fidelity
         withhold = low and self.qa.on_low_fidelity == "withhold"
@@ -103,8 +147,8 @@ class Worker:
                 self.spool.store_outgoing(destination, derived.SOPInstanceUID, buffer.getvalue())
         self.spool.remove(path)
         self.on_queued()
-        elapsed = time.perf_counter() - started
-        self.metrics.enhanced.labels(sequence=decision.sequence).inc()
+        elapsed = time.perf_counter() - item.started
+        self.metrics.enhanced.labels(sequence=item.sequence).inc()
         self.metrics.slice_seconds.observe(elapsed)
         if score is not None:
             self.metrics.fidelity.observe(score)
@@ -114,8 +158,17 @@ class Worker:
                         ds.SOPInstanceUID, score, self.qa.min_fidelity,
                         "withheld in failed/" if withhold else "sent flagged")
         log.info("event=enhanced sop=%s series=%s route=%r seconds=%.3f fidelity=%s derived_sop=%s",
-                 ds.SOPInstanceUID, ds.SeriesInstanceUID, decision.reason, elapsed,
+                 ds.SOPInstanceUID, ds.SeriesInstanceUID, item.route_reason, elapsed,
                  "none" if score is None else f"{score:.3f}", derived.SOPInstanceUID)
+
+    def _quarantine(self, path: Path, exc: Exception) -> None:
+        # Validated at receive time, so this is a file damaged on disk or a dataset nobody foresaw
+        # (DecodeError, InvalidUID, a TypeError from a malformed attribute, a model that fails on it...).
+        # Whatever it is, it must not stop the node: left in incoming/ it would stop it again at every
+        # restart. Quarantine keeps the file for inspection.
+        target = self.spool.quarantine(path)
+        self.metrics.quarantined.inc()
+        log.error("event=quarantined file=%s error=%s detail=%r", target.name, type(exc).__name__, str(exc))
 
     def _pass_over(self, path: Path, ds: Dataset, label: str, reason: str) -> None:
         log.warning("event=passed_over sop=%s series=%s reason=%r", ds.SOPInstanceUID, ds.SeriesInstanceUID,

@@ -43,7 +43,9 @@ def test_round_trip_reports_every_n_and_cleans_up(tiny_model: Path, tmp_path: Pa
         assert row["ratio"] == pytest.approx(row["total_s"] / (row["inference_per_slice_s"] * row["slices"]))
         assert row["node_peak_rss_mib"] > 50  # a Python process with ONNX Runtime loaded
         assert row["worker_slices"] == row["slices"]  # the node's log has one event=enhanced per slice
-        assert row["worker_per_slice_s"] > 0
+        assert row["worker_latency_median_s"] > 0
+        assert set(row["steps_median_s"]) == {"prepare", "infer", "finish"}
+        assert all(seconds > 0 for seconds in row["steps_median_s"].values())
     # the fit is of these rows (its sign is not asserted: with a tiny model the totals are mostly noise)
     assert record["fit"] == fit_line([3, 6], [row["total_s"] for row in record["rows"]]).to_dict()
     assert record["receive"]["slices"] == 4 and record["receive"]["ratio"] > 0
