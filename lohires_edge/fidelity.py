@@ -40,7 +40,7 @@ HEAD_DILATION = 2  # pixels around the Otsu foreground
 # The guard's default threshold: benchmarks.fidelity_thresholds suggests the highest multiple of 0.01 that
 # no slice of an image which invents nothing (smoothed input, NLM, TV) fell below, on clean, noisier,
 # thick-slice and other-contrast inputs (docs/dicom-node.md has the table).
-DEFAULT_MIN_FIDELITY = 0.93
+DEFAULT_MIN_FIDELITY = 0.95
 MIN_HEAD_SHARE = 0.02  # a slice whose head covers less of it has no anatomy to judge
 MIN_HEAD_CONTRAST = 1.5  # nor one whose head is not this much brighter than its background (noise: ~1.2)
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
