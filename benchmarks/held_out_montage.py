@@ -5,7 +5,7 @@ from that input, and the 3 T reference.
 
 Each row is one axial slice of one held-out subject (seed 2, as benchmarks.quality), at LEVELS of the
 slices with anatomy; each slice is windowed on its own, as the node maps it. The departure column is
-lohires_edge.fidelity's residual, white at WHITE x DEPARTURE of the output's range: bright spots there that
+lohires_edge.fidelity's residual, white at trainer.reference.DEPARTURE_WHITE of the output's range: bright spots there that
 the input and the reference lack are structure the model invented. The row label gives the subject, the
 slice and its fidelity score.
 """
@@ -22,9 +22,10 @@ from PIL import Image, ImageDraw
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
-from lohires_edge.fidelity import DEPARTURE, departure_map, fidelity
+from lohires_edge.fidelity import departure_map
 from lohires_edge.inference import enhance_slices
 from trainer.pairs import find_pairs
+from trainer.reference import DEPARTURE_WHITE, departure_image, unit_scale
 from trainer.slices import anatomy_slices
 
 from benchmarks.inputs import model_path
@@ -32,15 +33,8 @@ from benchmarks.quality import SLICE_AXIS, labelled_data
 from benchmarks.report import RESULTS_DIR, run_script
 
 LEVELS = (0.45, 0.6)  # of the slices with anatomy, from the bottom: the ventricles and the frontal white matter
-WHITE = 3.0
-COLUMNS = ("64 mT input", "model", f"departs from input (white: {WHITE * DEPARTURE:.0%})", "3 T reference")
+COLUMNS = ("64 mT input", "model", f"departs from input (white: {DEPARTURE_WHITE:.0%})", "3 T reference")
 HEADER = 18
-
-
-def unit(image: np.ndarray) -> np.ndarray:
-    """`image` windowed on its own 0.5-99.5 percentiles to [0, 1]."""
-    low, high = np.percentile(image, (0.5, 99.5))
-    return np.clip((image - low) / max(high - low, 1e-12), 0.0, 1.0)
 
 
 def subject_rows(low: np.ndarray, high: np.ndarray, backend: OnnxRuntimeBackend, pixel_mm: tuple[float, float]
@@ -53,10 +47,9 @@ def subject_rows(low: np.ndarray, high: np.ndarray, backend: OnnxRuntimeBackend,
     rows = []
     for k, source, output in zip(picks, sources, outputs):
         departure = departure_map(source, output, pixel_mm)
-        magnitude = np.zeros(source.shape) if departure is None else np.abs(departure[0])
-        score = fidelity(source, output, pixel_mm)
-        rows.append((k, None if score is None else score.r2,
-                     [unit(source), unit(output), np.clip(magnitude / (WHITE * DEPARTURE), 0, 1), unit(high[:, :, k])]))
+        rows.append((k, None if departure is None else departure.scores().r2,
+                     [unit_scale(source), unit_scale(output), departure_image(departure, source.shape),
+                      unit_scale(high[:, :, k])]))
     return rows
 
 

@@ -54,6 +54,22 @@ class Fidelity:
     departing: float  # fraction of head voxels whose residual exceeds DEPARTURE x the output's range
 
 
+@dataclass(frozen=True)
+class Departure:
+    """Where an output departs from its source, on the source's grid; the fidelity scores derive from it."""
+
+    residual: np.ndarray  # degraded output minus its monotone fit, as a share of the output's robust range; 0 off the head
+    head: np.ndarray  # the voxels judged
+    total: float  # sum of squares of the degraded output about its mean over the head, in the same units
+
+    def scores(self) -> Fidelity:
+        if self.total == 0.0:  # a flat output keeps none of the input's structure
+            return Fidelity(r2=0.0, departing=0.0)
+        judged = self.residual[self.head]
+        return Fidelity(r2=float(1.0 - np.sum(judged ** 2) / self.total),
+                        departing=float(np.mean(np.abs(judged) > DEPARTURE)))
+
+
 def degrade(image: np.ndarray, pixel_mm: PixelSize, source_pixel_mm: float = SOURCE_PIXEL_MM) -> np.ndarray:
     """`image` (2D, or 3D with slices on the last axis) blurred in-plane to the source's resolution."""
     rows_mm, cols_mm = _pair(pixel_mm)
@@ -84,23 +100,15 @@ def fidelity(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
     degraded on its own grid and then resampled onto the source's.
     """
     departure = departure_map(source, output, pixel_mm, source_pixel_mm)
-    if departure is None:
-        return None
-    residual, head, total = departure
-    if total == 0.0:  # a flat output keeps none of the input's structure
-        return Fidelity(r2=0.0, departing=0.0)
-    return Fidelity(r2=float(1.0 - np.sum(residual[head] ** 2) / total),
-                    departing=float(np.mean(np.abs(residual[head]) > DEPARTURE)))
+    return None if departure is None else departure.scores()
 
 
 def departure_map(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
-                  source_pixel_mm: float = SOURCE_PIXEL_MM) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """Where `output` departs from `source`: (residual, head, total), or None without anatomy.
+                  source_pixel_mm: float = SOURCE_PIXEL_MM) -> Departure | None:
+    """Where `output` departs from `source` (None: no anatomy to judge); arguments as for `fidelity`.
 
-    residual: on the source's grid, the degraded output minus its monotone fit from the degraded input, as a
-    share of the output's robust range (0 outside the head; a voxel departs beyond DEPARTURE). head: the
-    voxels judged. total: the sum of squares of the degraded output about its mean over the head, in the
-    same units (R^2 = 1 - sum(residual^2) / total). Arguments as for `fidelity`.
+    The residual is the degraded output minus its monotone fit from the degraded input; a voxel departs
+    where it exceeds DEPARTURE.
     """
     src = np.nan_to_num(np.asarray(source, dtype=np.float64))  # NaN voxels (float NIfTI) count as background
     out = np.nan_to_num(np.asarray(output, dtype=np.float64))
@@ -121,7 +129,7 @@ def departure_map(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
     scale = high - low if high > low else max(float(np.abs(y).max()), 1.0)
     residual = np.zeros_like(degraded_out)
     residual[head] = (y - _monotone_fit(x, y)) / scale
-    return residual, head, float(np.sum(((y - y.mean()) / scale) ** 2))
+    return Departure(residual, head, float(np.sum(((y - y.mean()) / scale) ** 2)))
 
 
 def _monotone_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:

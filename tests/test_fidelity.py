@@ -77,12 +77,12 @@ def test_an_invented_lesion_lowers_the_score_and_departs(slab):
 def test_the_departure_map_points_at_the_invented_lesion(slab):
     low, labels = slab
     k = low.shape[2] // 2
-    residual, head, _ = departure_map(low[:, :, k], with_lesion(smoothed(low)[:, :, k], labels[:, :, k]), PIXEL_MM)
+    departure = departure_map(low[:, :, k], with_lesion(smoothed(low)[:, :, k], labels[:, :, k]), PIXEL_MM)
     disc = lesion_disc(labels[:, :, k])
-    departing = np.abs(residual) > DEPARTURE
+    departing = np.abs(departure.residual) > DEPARTURE
     assert departing[disc].mean() > 0.5  # most of the lesion departs...
-    assert departing[head & ~disc].mean() < 0.02  # ...and little else does
-    assert np.all(residual[~head] == 0.0)
+    assert departing[departure.head & ~disc].mean() < 0.02  # ...and little else does
+    assert np.all(departure.residual[~departure.head] == 0.0)
 
 
 def test_an_output_on_a_finer_grid_is_compared_over_the_same_field_of_view(slab):

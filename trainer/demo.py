@@ -24,11 +24,11 @@ import pydicom
 from PIL import Image, ImageDraw
 from skimage.transform import resize
 
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR
 from lohires_edge.dicom.dcmtk import dcmtk_program
-from lohires_edge.fidelity import DEPARTURE, departure_map, dicom_pixel_mm, fidelity
+from lohires_edge.fidelity import departure_map, dicom_pixel_mm
 from trainer.baseline import classical_baseline
-from lohires_edge.dataset_layout import HIGH_FIELD_DIR as HIGH_DIR
-from trainer.reference import compare, sample_at_plane, unit_scale
+from trainer.reference import DEPARTURE_WHITE, compare, departure_image, sample_at_plane, unit_scale
 from trainer.simulate import simulate_dataset
 
 DEMO_SEED = 2026  # not a training or held-out seed of the shipped models
@@ -36,7 +36,6 @@ NODE_AE, SCANNER_AE, RECEIVER_AE = "LOHIRES", "SCANNER", "RECEIVER"
 MONTAGE_SLICES = 4
 WAIT_SECONDS = 300
 MARKER = ".lohires-demo"  # the demo only ever deletes a folder that holds this file
-DEPARTURE_WHITE = 3 * DEPARTURE  # the departure map is white where the output departs this much or more
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +189,7 @@ def report(data: Path, series: Path, received: Path) -> tuple[Image.Image, str]:
     sources = {ds.SOPInstanceUID: ds for ds in map(pydicom.dcmread, sorted(series.glob("*.dcm")))}
     derived = sorted((pydicom.dcmread(p) for p in received.iterdir()), key=lambda ds: int(ds.InstanceNumber))
     subject = series.name.split("_")[0]
-    high = nib.load(data / HIGH_DIR / f"{subject}_T1.nii.gz")
+    high = nib.load(data / HIGH_FIELD_DIR / f"{subject}_T1.nii.gz")
     volume, affine = np.asarray(high.dataobj, dtype=np.float64), high.affine
 
     scores: dict[str, list[dict[str, float]]] = {"64 mT input (bicubic)": [], "NLM + bicubic": [], "LoHiResGAN": []}
@@ -205,22 +204,14 @@ def report(data: Path, series: Path, received: Path) -> tuple[Image.Image, str]:
         low_field, pixel_mm = source.pixel_array.astype(np.float64), dicom_pixel_mm(source)
         candidates = {"64 mT input (bicubic)": resize(low_field, enhanced.shape, order=3, preserve_range=True),
                       "NLM + bicubic": classical_baseline(low_field, enhanced.shape), "LoHiResGAN": enhanced}
+        departures = {name: departure_map(low_field, image, pixel_mm) for name, image in candidates.items()}
         for name, metrics in compare(reference, candidates).items():
-            score = fidelity(low_field, candidates[name], pixel_mm)
-            scores[name].append({**metrics, "fidelity": float("nan") if score is None else score.r2})
+            score = departures[name].scores().r2 if departures[name] is not None else float("nan")
+            scores[name].append({**metrics, "fidelity": score})
         if index in picks:
             panels.append([unit_scale(resize(low_field, enhanced.shape, order=0)), unit_scale(enhanced),
-                           departure_panel(low_field, enhanced, pixel_mm), unit_scale(reference)])
+                           departure_image(departures["LoHiResGAN"], enhanced.shape), unit_scale(reference)])
     return montage(panels), table(scores)
-
-
-def departure_panel(source: np.ndarray, enhanced: np.ndarray, pixel_mm: tuple[float, float]) -> np.ndarray:
-    """Where `enhanced` departs from its source (lohires_edge.fidelity), on its grid, white at DEPARTURE_WHITE."""
-    departure = departure_map(source, enhanced, pixel_mm)
-    if departure is None:
-        return np.zeros_like(enhanced)
-    magnitude = resize(np.abs(departure[0]), enhanced.shape, order=0)
-    return np.clip(magnitude / DEPARTURE_WHITE, 0.0, 1.0)
 
 
 def montage(panels: list[list[np.ndarray]]) -> Image.Image:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import numpy as np
 from pydicom.dataset import Dataset
 from scipy.ndimage import map_coordinates
+from skimage.transform import resize
 
+from lohires_edge.fidelity import DEPARTURE, Departure
 from lohires_edge.image_quality import image_metrics
 from lohires_edge.slice_mapping import MappingParams, intensity_window
 
 _LPS_TO_RAS = np.array([-1.0, -1.0, 1.0])
+DEPARTURE_WHITE = 3 * DEPARTURE  # a departure map is white where the output departs this much or more
 
 
 def sample_at_plane(volume: np.ndarray, affine: np.ndarray, plane: Dataset) -> np.ndarray:
@@ -35,6 +38,15 @@ def unit_scale(image: np.ndarray, params: MappingParams = MappingParams()) -> np
     """`image` with its percentile window mapped to [0, 1] (clipped), for scale-free comparisons."""
     low, high = intensity_window(image, params)
     return np.clip((np.asarray(image, dtype=np.float64) - low) / (high - low), 0.0, 1.0)
+
+
+def departure_image(departure: Departure | None, shape: tuple[int, ...]) -> np.ndarray:
+    """A fidelity departure map for display on a `shape` grid: |residual| in [0, 1], white at DEPARTURE_WHITE
+    (black where there was no anatomy to judge)."""
+    if departure is None:
+        return np.zeros(shape)
+    magnitude = resize(np.abs(departure.residual), shape, order=0)
+    return np.clip(magnitude / DEPARTURE_WHITE, 0.0, 1.0)
 
 
 def compare(reference: np.ndarray, candidates: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
