@@ -12,7 +12,9 @@ slices are run through the same model in this process (slice mapping, then timed
 as the node's worker does), which gives the raw inference time and the ratio, and then through the
 worker's three steps one after another, timed each (where a slice's time goes with nothing beside it).
 A straight line is fitted to total time against N. Receive throughput: the same --receive-count series sent by storescu to the
-node's listener alone (lohires_edge.node.listener, in this process, fsync per instance) and to storescp.
+node's listener alone (lohires_edge.node.listener, in this process, fsync per instance), to storescp, and
+to a bare pynetdicom AE in this process whose C-STORE handler answers Success at once (no decode, no disk):
+pynetdicom's own ceiling on this box, which bounds what any listener built on it can reach.
 
 dcmtk 3.6 leaves Nagle's algorithm on unless the environment says TCP_NODELAY=1; with it on, every C-STORE
 waits on a delayed ACK (30 slices: 2.7 s instead of 0.04 s, storescu -> storescp here). The dcmtk peers
@@ -34,6 +36,9 @@ from pathlib import Path
 from statistics import median
 
 from pydicom import dcmread
+from pynetdicom import AE, evt
+from pynetdicom.presentation import StoragePresentationContexts
+from pynetdicom.status import Status
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
@@ -155,25 +160,37 @@ def storescu_seconds(folder: Path, port: int, called_ae: str) -> float:
     return time.perf_counter() - started
 
 
+def bare_pynetdicom(port: int, ae_title: str):
+    """A pynetdicom AE that acknowledges every C-STORE unread: the receive path's ceiling, not a node."""
+    ae = AE(ae_title=ae_title)
+    ae.supported_contexts = StoragePresentationContexts
+    return ae.start_server(("127.0.0.1", port), block=False,
+                           evt_handlers=[(evt.EVT_C_STORE, lambda event: Status.SUCCESS)])
+
+
 def receive_throughput(model: Path, series: Path, work: Path, repeats: int) -> dict[str, float]:
-    """Median slices/s of storescu -> node listener (alone) and storescu -> storescp, alternated."""
+    """Median slices/s of storescu -> node listener (alone), -> storescp and -> bare pynetdicom, alternated."""
     count = len(list(series.glob("*.dcm")))
-    node_port, storescp_port = free_port(), free_port()
+    node_port, storescp_port, bare_port = free_port(), free_port(), free_port()
     config = load_config(write_config(work, node_port, free_port(), model))
     listener = Listener(config, open_spool(config), NodeMetrics(), on_stored=lambda: None)
     (work / "storescp").mkdir()
     listener.start()
-    node, dcmtk = [], []
+    bare = bare_pynetdicom(bare_port, config.ae_title)
+    node, dcmtk, ceiling = [], [], []
     try:
         with running(receiver_command(work / "storescp", storescp_port), work / "storescp.log") as receiver:
             wait_for_port(storescp_port, receiver, work / "storescp.log")
             for _ in range(repeats):
                 node.append(count / storescu_seconds(series, node_port, config.ae_title))
                 dcmtk.append(count / storescu_seconds(series, storescp_port, "RECEIVER"))
+                ceiling.append(count / storescu_seconds(series, bare_port, config.ae_title))
     finally:
+        bare.shutdown()
         listener.stop()
     return {"slices": count, "repeats": repeats, "node_listener_slices_per_s": median(node),
-            "storescp_slices_per_s": median(dcmtk), "ratio": median(node) / median(dcmtk)}
+            "storescp_slices_per_s": median(dcmtk), "bare_pynetdicom_slices_per_s": median(ceiling),
+            "ratio": median(node) / median(dcmtk), "bare_pynetdicom_ratio": median(ceiling) / median(dcmtk)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,8 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
     args = parser.parse_args(argv)
     os.environ["TCP_NODELAY"] = args.tcp_nodelay  # read by dcmtk's storescu/storescp, inherited by them
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("round_trip: terminated; servers stopped"))
+    # SIGTERM unwinds through the `running` blocks, so the servers stop; the caller's handler comes back after.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit("round_trip: terminated; servers stopped"))
+    try:
+        return _measure(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
+
+def _measure(args: argparse.Namespace) -> int:
     model = model_path(args.model).resolve()
     contract = read_contract(model)
     if args.series is None:
@@ -235,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
                          [["node listener (pynetdicom, fsync per instance)",
                            f"{receive['node_listener_slices_per_s']:.1f}"],
                           ["dcmtk storescp", f"{receive['storescp_slices_per_s']:.1f}"],
-                          ["ratio node / storescp", f"{receive['ratio']:.2f}"]]))
+                          ["bare pynetdicom (answers Success unread)",
+                           f"{receive['bare_pynetdicom_slices_per_s']:.1f}"],
+                          ["ratio node / storescp", f"{receive['ratio']:.2f}"],
+                          ["ratio bare pynetdicom / storescp", f"{receive['bare_pynetdicom_ratio']:.2f}"]]))
     path = write_record("round_trip", {
         "model": {"id": contract.model_id, "path": str(model)}, "source_series_slices": len(sources),
         "series": "copies of a simulated series with fresh SOP Instance / Series Instance UIDs",

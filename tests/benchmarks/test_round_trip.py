@@ -5,6 +5,7 @@ running or on disk afterwards."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ def test_round_trip_reports_every_n_and_cleans_up(tiny_model: Path, tmp_path: Pa
     simulate_dataset(tmp_path / "data", 1, sequences=("T1",), seed=5, dicom_dir=tmp_path / "dicom", size="small")
     series = next((tmp_path / "dicom").iterdir())
 
+    handler = signal.getsignal(signal.SIGTERM)
     assert round_trip.main(["--model", str(tiny_model), "--series", str(series), "--counts", "3,6",
                             "--receive-count", "4", "--receive-repeats", "1", "--results", str(tmp_path)]) == 0
 
@@ -49,7 +51,9 @@ def test_round_trip_reports_every_n_and_cleans_up(tiny_model: Path, tmp_path: Pa
     # the fit is of these rows (its sign is not asserted: with a tiny model the totals are mostly noise)
     assert record["fit"] == fit_line([3, 6], [row["total_s"] for row in record["rows"]]).to_dict()
     assert record["receive"]["slices"] == 4 and record["receive"]["ratio"] > 0
+    assert record["receive"]["bare_pynetdicom_ratio"] > 0
     assert temp_dirs() == set()  # temp series, spools and received files removed
+    assert signal.getsignal(signal.SIGTERM) is handler  # its SIGTERM handler does not outlive it
 
 
 def test_a_missing_model_is_one_line_and_exit_1(tmp_path: Path) -> None:
