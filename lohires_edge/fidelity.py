@@ -72,7 +72,7 @@ class Departure:
 
 def degrade(image: np.ndarray, pixel_mm: PixelSize, source_pixel_mm: float = SOURCE_PIXEL_MM) -> np.ndarray:
     """`image` (2D, or 3D with slices on the last axis) blurred in-plane to the source's resolution."""
-    rows_mm, cols_mm = _pair(pixel_mm)
+    rows_mm, cols_mm = pixel_pair(pixel_mm)
     sigma_mm = RESOLVED_PIXELS * source_pixel_mm / _FWHM_PER_SIGMA
     sigma = (sigma_mm / rows_mm, sigma_mm / cols_mm) + (0.0,) * (np.ndim(image) - 2)
     return gaussian_filter(np.asarray(image, dtype=np.float64), sigma, mode="nearest")
@@ -115,7 +115,7 @@ def departure_map(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
     if src.ndim not in (2, 3) or out.ndim != src.ndim or out.shape[2:] != src.shape[2:]:
         raise ValueError(f"source {src.shape} and output {out.shape} must be 2D slices or volumes with the "
                          "same slices")
-    rows_mm, cols_mm = _pair(pixel_mm)
+    rows_mm, cols_mm = pixel_pair(pixel_mm)
     out_pixel = (rows_mm * src.shape[0] / out.shape[0], cols_mm * src.shape[1] / out.shape[1])
     degraded_out = degrade(out, out_pixel, source_pixel_mm)
     if degraded_out.shape != src.shape:
@@ -140,7 +140,8 @@ def _monotone_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return fitted
 
 
-def _pair(pixel_mm: PixelSize) -> tuple[float, float]:
+def pixel_pair(pixel_mm: PixelSize) -> tuple[float, float]:
+    """A pixel size as (between rows, between columns) in mm; ValueError unless both are positive and finite."""
     values = (float(pixel_mm),) * 2 if np.isscalar(pixel_mm) else tuple(float(v) for v in pixel_mm)
     if len(values) != 2 or not all(math.isfinite(v) and v > 0 for v in values):
         raise ValueError(f"pixel size must be one or two positive millimetre values, got "
@@ -181,7 +182,7 @@ def dicom_pixel_mm(dataset: Dataset) -> tuple[float, float]:
     (the node's inputs are 64 mT acquisitions). A malformed one is a ValueError."""
     if "PixelSpacing" not in dataset:
         return SOURCE_PIXEL_MM, SOURCE_PIXEL_MM
-    return _pair([float(v) for v in dataset.PixelSpacing])
+    return pixel_pair([float(v) for v in dataset.PixelSpacing])
 
 
 def slice_scores(sources: Sequence[np.ndarray], outputs: Sequence[np.ndarray],

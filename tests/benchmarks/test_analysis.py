@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from benchmarks.flip_disagreement import suggested_threshold, white_matter_texture
 from benchmarks.linear_fit import fit_line
 from benchmarks.matmul_peak import matmul_flops
 from benchmarks.quality import summarize
@@ -74,3 +75,19 @@ def test_peak_rss_agrees_with_getrusage() -> None:
 def test_matmul_flops_counts_a_multiply_add_as_two() -> None:
     a, b = np.ones((3, 3)), np.ones((3, 3))
     assert matmul_flops(3) == 2 * (a @ b).sum()  # 9 outputs, each a sum of 3 products
+
+
+def test_flip_threshold_is_the_next_step_above_every_score() -> None:
+    assert suggested_threshold([0.01, 0.0649]) == 0.065
+    assert suggested_threshold([0.065]) == 0.07  # strictly above, although 0.065 / 0.005 is 12.999... in floats
+    assert suggested_threshold([0.0]) == 0.005
+
+
+def test_white_matter_texture_is_relative_spread_in_the_eroded_white_matter() -> None:
+    labels = np.zeros((80, 80), np.int16)
+    labels[10:70, 10:70] = 1  # 3600 mm2 of white matter at 1 mm
+    output = np.full((80, 80), 100.0)
+    output[::2, :] += 10.0  # stripes: std 5 around a mean of 105
+    output[10:12, :] = 1000.0  # the outer rows of the white matter are eroded away
+    assert white_matter_texture(output, labels, (1.0, 1.0)) == pytest.approx(5.0 / 105.0)
+    assert white_matter_texture(output, labels, (0.5, 0.5)) is None  # 900 mm2: too little to judge
