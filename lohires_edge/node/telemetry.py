@@ -30,8 +30,10 @@ class NodeMetrics:
         self.failed = Counter("lohires_failed_instances", "Deliveries moved to the failed area", ["destination"],
                               registry=r)
         self.queue_depth = Gauge("lohires_queue_depth", "Instances waiting in the spool", ["queue"], registry=r)
-        self.slice_seconds = Histogram("lohires_slice_seconds", "Per-slice processing time: read, decode, "
-                                       "enhance, derive, spool", buckets=LATENCY_BUCKETS, registry=r)
+        self.slice_seconds = Histogram("lohires_slice_seconds", "Per-slice time from the worker "
+                                       "reading the spooled instance to its derived instance queued (read, map, "
+                                       "model, fidelity, derive, spool), waits between pipeline steps included",
+                                       buckets=LATENCY_BUCKETS, registry=r)
         self.fidelity = Histogram("lohires_slice_fidelity", "Fidelity of each derived slice to its source "
                                   "(R^2, 1 = faithful; slices without anatomy are not judged)",
                                   buckets=FIDELITY_BUCKETS, registry=r)
