@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks.flip_disagreement import suggested_threshold, white_matter_texture
+from benchmarks.flip_disagreement import suggested_threshold, texture_correlation, white_matter_texture
 from benchmarks.linear_fit import fit_line
 from benchmarks.matmul_peak import matmul_flops
 from benchmarks.quality import summarize
@@ -91,3 +91,9 @@ def test_white_matter_texture_is_relative_spread_in_the_eroded_white_matter() ->
     output[10:12, :] = 1000.0  # the outer rows of the white matter are eroded away
     assert white_matter_texture(output, labels, (1.0, 1.0)) == pytest.approx(5.0 / 105.0)
     assert white_matter_texture(output, labels, (0.5, 0.5)) is None  # 900 mm2: too little to judge
+
+
+def test_texture_correlation_uses_only_slices_with_a_texture() -> None:
+    rows = [(0.01, 0.1), (0.02, None), (0.03, 0.3), (0.05, 0.5)]
+    assert texture_correlation(rows) == pytest.approx(1.0)
+    assert texture_correlation([(0.01, 0.1), (0.02, None), (0.03, 0.2)]) is None  # two pairs say nothing
