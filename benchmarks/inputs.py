@@ -11,8 +11,9 @@ from pathlib import Path
 from lohires_edge.backends.selection import resolve_model
 from lohires_edge.contract import read_contract
 from lohires_edge.dataset_layout import LOW_FIELD_DIR
-from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, TARGETS,
-                                       quantize_model)
+from lohires_edge.engine_store import file_sha256
+from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, DEFAULT_METHOD, TARGETS,
+                                       quantization_record, quantize_model, recipe)
 from lohires_edge.volumes import sample_slices
 
 log = logging.getLogger(__name__)
@@ -48,16 +49,22 @@ def simulated_data(folder: Path, subjects: int, seed: int, sequences: tuple[str,
 def int8_model(fp32: Path, work: Path, target: str = "onnxruntime") -> Path:
     """The Q/DQ INT8 version of `fp32` for `target`, calibrated on simulated slices (cached under `work`).
 
-    The accuracy thresholds are off here: the benchmark reports INT8 quality, it does not gate it.
+    The accuracy thresholds are off here: the benchmark reports INT8 quality, it does not gate it. A cached
+    file is reused only if its quantization record names this very FP32 model (sha256) and today's recipe
+    and calibration: a file's age says neither, and a changed recipe must not be masked by an old file.
     """
     if target not in TARGETS:
         raise ValueError(f"unknown quantization target {target!r}")
     contract = read_contract(fp32)
     out = work / f"{fp32.stem}-int8-{target}.onnx"
-    if out.is_file() and out.stat().st_mtime >= fp32.stat().st_mtime:
+    wanted = {**recipe(target, DEFAULT_METHOD), "calibration_slices": DEFAULT_CALIBRATION_SLICES,
+              "source_sha256": file_sha256(fp32)}
+    cached = quantization_record(out) if out.is_file() else None
+    if cached is not None and all(cached.get(key) == value for key, value in wanted.items()):
         return out
     data = simulated_data(work / "calibration", CALIBRATION_SUBJECTS, CALIBRATION_SEED, (contract.sequence,))
     calibration, holdout = sample_slices(data, DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES,
                                          sequence=contract.sequence, model=contract.mapping.geometry)
-    quantize_model(fp32, out, calibration, holdout, max_ssim_drop=1.0, min_psnr=float("-inf"), target=target)
+    quantize_model(fp32, out, calibration, holdout, DEFAULT_METHOD, max_ssim_drop=1.0, min_psnr=float("-inf"),
+                   target=target)
     return out

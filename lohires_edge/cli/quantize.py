@@ -8,8 +8,8 @@ import click
 
 from lohires_edge.cli.options import calib_slices_option
 from lohires_edge.contract import read_contract
-from lohires_edge.quantization import (DEFAULT_HOLDOUT_SLICES, DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, METHODS,
-                                       TARGETS, quantize_model)
+from lohires_edge.quantization import (DEFAULT_HOLDOUT_SLICES, DEFAULT_MAX_SSIM_DROP, DEFAULT_METHOD, DEFAULT_MIN_PSNR,
+                                       METHODS, TARGETS, quantize_model)
 from lohires_edge.volumes import sample_slices
 
 
@@ -22,8 +22,9 @@ from lohires_edge.volumes import sample_slices
 @calib_slices_option
 @click.option("--holdout-slices", type=click.IntRange(1), default=DEFAULT_HOLDOUT_SLICES, show_default=True,
               help="Other slices on which INT8 is compared with FP32.")
-@click.option("--method", type=click.Choice(sorted(METHODS)), default="entropy", show_default=True,
-              help="How activation ranges are chosen from the calibration histograms.")
+@click.option("--method", type=click.Choice(sorted(METHODS)), default=DEFAULT_METHOD, show_default=True,
+              help="How activation ranges are chosen: percentile (99.999th of |x|) or entropy, which onnxruntime "
+                   "runs with one candidate threshold, so it gives the min/max ranges.")
 @click.option("--max-ssim-drop", type=click.FloatRange(0, 1), default=DEFAULT_MAX_SSIM_DROP, show_default=True,
               help="Refuse when 1 - mean SSIM(INT8, FP32) on held-out slices exceeds this.")
 @click.option("--min-psnr", type=float, default=DEFAULT_MIN_PSNR, show_default=True,

@@ -62,7 +62,8 @@ def test_quantize_writes_a_symmetric_per_channel_qdq_model(tiny_model, calib_dir
     contract = read_contract(out)
     assert contract.model_name == "tiny" and contract.input_size == 32
     record = json.loads(contract.extra["quantization"])
-    assert record["calibration_slices"] == 12 and record["method"] == "entropy"
+    assert record["calibration_slices"] == 12
+    assert record["method"] == "percentile" and record["percentile"] == 99.999
     assert record["source_sha256"] == file_sha256(tiny_model)
 
     # What the command printed and recorded is what INT8 does against FP32 on those same held-out slices.
@@ -78,7 +79,7 @@ def test_quantize_writes_a_symmetric_per_channel_qdq_model(tiny_model, calib_dir
 def test_quantize_refuses_past_the_threshold_and_writes_nothing(tiny_model, calib_dir, tmp_path):
     out = tmp_path / "tiny.int8.onnx"
     result = edge("quantize", tiny_model, "--calib", calib_dir, "-o", out, "--calib-slices", "8",
-                  "--holdout-slices", "4", "--min-psnr", "200", "--method", "percentile")
+                  "--holdout-slices", "4", "--min-psnr", "200", "--method", "entropy")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "differs too much from FP32" in result.stderr and "not written" in result.stderr

@@ -1,0 +1,30 @@
+"""The benchmarks' INT8 cache: a Q/DQ file is reused only if it was made the way it would be made now."""
+
+from __future__ import annotations
+
+from benchmarks.inputs import int8_model
+from lohires_edge.dataset_layout import LOW_FIELD_DIR
+from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, DEFAULT_METHOD,
+                                       quantization_record, quantize_model)
+from lohires_edge.volumes import sample_slices
+from tests.edge.phantom_volumes import phantom_volume, write_nifti
+
+
+def test_a_cached_int8_model_made_with_another_recipe_is_remade(tiny_model, tmp_path):
+    calibration_dir = tmp_path / "calibration"
+    (calibration_dir / LOW_FIELD_DIR).mkdir(parents=True)
+    write_nifti(calibration_dir / LOW_FIELD_DIR / "POCEMR000_T1.nii.gz",
+                phantom_volume(slices=DEFAULT_CALIBRATION_SLICES + DEFAULT_HOLDOUT_SLICES + 1))
+    cached = tmp_path / f"{tiny_model.stem}-int8-onnxruntime.onnx"
+    # An older recipe's file, newer than the FP32 model (so the file's age alone would let it through).
+    calibration, holdout = sample_slices(calibration_dir, 8, 2)
+    quantize_model(tiny_model, cached, calibration, holdout, "entropy", max_ssim_drop=1.0,
+                   min_psnr=float("-inf"), target="onnxruntime")
+    assert DEFAULT_METHOD != "entropy" and quantization_record(cached)["method"] == "entropy"
+
+    assert int8_model(tiny_model, tmp_path) == cached
+    remade = quantization_record(cached)
+    assert remade["method"] == DEFAULT_METHOD and remade["calibration_slices"] == DEFAULT_CALIBRATION_SLICES
+
+    made_at = cached.stat().st_mtime_ns
+    assert int8_model(tiny_model, tmp_path) == cached and cached.stat().st_mtime_ns == made_at  # now reused
