@@ -33,3 +33,15 @@ def test_validation_is_one_ordered_unaugmented_pass() -> None:
     batches = list(validation_dataset(inputs, inputs + 1, batch_size=2))
     assert [len(b[0]) for b in batches] == [2, 2, 1]
     np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in batches])[..., 0], inputs)
+
+
+def test_pairs_are_read_from_the_arrays_not_copied_into_tensorflow() -> None:
+    """The pipeline holds no copy of the slices (a copy doubled training memory): a change to the arrays
+    after the datasets were made shows in what they yield."""
+    inputs = np.zeros((3, 4, 4), np.float32)
+    training = training_dataset(inputs, inputs.copy(), batch_size=3, seed=0)
+    validation = validation_dataset(inputs, inputs.copy(), batch_size=3)
+    inputs[:] = 7.0
+    low, _ = next(iter(training))
+    np.testing.assert_array_equal(low.numpy(), 7.0)
+    np.testing.assert_array_equal(next(iter(validation))[0].numpy(), 7.0)
