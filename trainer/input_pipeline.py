@@ -14,9 +14,10 @@ import tensorflow as tf
 def _pairs(inputs: np.ndarray, targets: np.ndarray, order: tf.data.Dataset) -> tf.data.Dataset:
     """The (input, target) pairs NHWC, in the order of the indices `order` yields.
 
-    Each pair is read from the numpy arrays when it is needed. `from_tensor_slices` and a shuffle buffer of
-    pairs held twice the arrays' size again (measured); at 40 subjects on the 224 grid the arrays are 4.6 GB,
-    and training needed 12.5 GB, too much for two runs side by side on a 24 GB machine.
+    Each pair is read from the numpy arrays when it is needed. Copying them into TensorFlow
+    (`from_tensor_slices`, or `tf.constant` and an index) held twice the arrays' size again (measured); at 40
+    subjects on the 224 grid the arrays are 4.6 GB, and training needed 12.5 GB, too much for two runs side
+    by side on a 24 GB machine.
     """
     shape = (*inputs.shape[1:], 1)
 
@@ -39,8 +40,8 @@ def flip_pair(low: tf.Tensor, high: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tens
 
 def training_dataset(inputs: np.ndarray, targets: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
     """An endless, reshuffled, augmented stream of (input, target) batches of `batch_size` pairs."""
-    # Shuffling indices rather than pairs gives the same order (tf.data's shuffle depends on the seed and
-    # the buffer size only) and keeps the buffer small.
+    # Shuffling indices gives the order shuffling the pairs gave (tf.data's shuffle depends on the seed
+    # and the buffer size only): the same stream as before the pairs were read by index.
     order = tf.data.Dataset.range(len(inputs)).shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
     pairs = _pairs(inputs, targets, order.repeat())
     seeds = tf.data.Dataset.random(seed=seed).batch(2)
