@@ -58,7 +58,8 @@ class Fidelity:
 class Departure:
     """Where an output departs from its source, on the source's grid; the fidelity scores derive from it."""
 
-    residual: np.ndarray  # degraded output minus its monotone fit, as a share of the output's robust range; 0 off the head
+    # degraded output minus its monotone fit, as a share of the output's robust range; 0 off the head
+    residual: np.ndarray
     head: np.ndarray  # the voxels judged
     total: float  # sum of squares of the degraded output about its mean over the head, in the same units
 
@@ -125,11 +126,17 @@ def departure_map(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
     if head is None:
         return None
     x, y = degraded_src[head], degraded_out[head]
-    low, high = np.percentile(y, ROBUST_RANGE)
-    scale = high - low if high > low else max(float(np.abs(y).max()), 1.0)
+    scale = robust_range(y)
     residual = np.zeros_like(degraded_out)
     residual[head] = (y - _monotone_fit(x, y)) / scale
     return Departure(residual, head, float(np.sum(((y - y.mean()) / scale) ** 2)))
+
+
+def robust_range(values: np.ndarray) -> float:
+    """The ROBUST_RANGE percentile span of `values`, the unit departures are measured in; for values that
+    are flat there, their largest magnitude (at least 1), so a flat image never divides by zero."""
+    low, high = np.percentile(values, ROBUST_RANGE)
+    return float(high - low) if high > low else max(float(np.abs(values).max()), 1.0)
 
 
 def _monotone_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:

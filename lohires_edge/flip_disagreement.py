@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import binary_erosion
 
 from lohires_edge.backends.base import Backend
-from lohires_edge.fidelity import ROBUST_RANGE, PixelSize, degrade, head_mask, pixel_pair
+from lohires_edge.fidelity import PixelSize, degrade, head_mask, pixel_pair, robust_range
 from lohires_edge.slice_geometry import SliceGeometry
 
 INTERIOR_MM = 15.0  # erosion of the head mask: the scalp and skull lie within it
@@ -79,6 +79,4 @@ def flip_disagreement(output: np.ndarray, mirrored: np.ndarray, pixel_mm: PixelS
     interior = binary_erosion(head, iterations=iterations)
     if interior.sum() * rows_mm * cols_mm < MIN_INTERIOR_MM2:
         return None
-    low, high = np.percentile(out[head], ROBUST_RANGE)
-    scale = high - low if high > low else max(float(np.abs(out[head]).max()), 1.0)
-    return float(np.mean(np.abs(out - other)[interior]) / scale)
+    return float(np.mean(np.abs(out - other)[interior]) / robust_range(out[head]))
