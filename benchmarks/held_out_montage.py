@@ -5,9 +5,9 @@ from that input, and the 3 T reference.
 
 Each row is one axial slice of one held-out subject (seed 2, as benchmarks.quality), at LEVELS of the
 slices with anatomy; each slice is windowed on its own, as the node maps it. The departure column is
-lohires_edge.fidelity's residual, white at trainer.reference.DEPARTURE_WHITE of the output's range: bright spots there that
-the input and the reference lack are structure the model invented. The row label gives the subject, the
-slice and its fidelity score.
+lohires_edge.fidelity's residual, white at trainer.reference.DEPARTURE_WHITE of the output's range:
+bright spots there that the input and the reference lack are structure the model invented. The row
+label gives the subject, the slice and its fidelity score.
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ peak RSS is VmHWM in /proc/<pid>/status, read before it is stopped. After the no
 slices are run through the same model in this process (slice mapping, then timed backend runs of batch 1,
 as the node's worker does), which gives the raw inference time and the ratio, and then through the
 worker's three steps one after another, timed each (where a slice's time goes with nothing beside it).
-A straight line is fitted to total time against N. Receive throughput: the same --receive-count series sent by storescu to the
-node's listener alone (lohires_edge.node.listener, in this process, fsync per instance), to storescp, and
-to a bare pynetdicom AE in this process whose C-STORE handler answers Success at once (no decode, no disk):
-pynetdicom's own ceiling on this box, which bounds what any listener built on it can reach.
+A straight line is fitted to total time against N. Receive throughput: the same --receive-count series
+sent by storescu to the node's listener alone (lohires_edge.node.listener, in this process, fsync per
+instance), to storescp, and to a bare pynetdicom AE in this process whose C-STORE handler answers Success
+at once (no decode, no disk): pynetdicom's own ceiling on this box, which bounds what any listener built
+on it can reach.
 
 dcmtk 3.6 leaves Nagle's algorithm on unless the environment says TCP_NODELAY=1; with it on, every C-STORE
 waits on a delayed ACK (30 slices: 2.7 s instead of 0.04 s, storescu -> storescp here). The dcmtk peers
@@ -39,6 +40,7 @@ from pydicom import dcmread
 from pynetdicom import AE, evt
 from pynetdicom.presentation import StoragePresentationContexts
 from pynetdicom.status import Status
+from pynetdicom.transport import ThreadedAssociationServer
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
@@ -160,7 +162,7 @@ def storescu_seconds(folder: Path, port: int, called_ae: str) -> float:
     return time.perf_counter() - started
 
 
-def bare_pynetdicom(port: int, ae_title: str):
+def bare_pynetdicom(port: int, ae_title: str) -> ThreadedAssociationServer:
     """A pynetdicom AE that acknowledges every C-STORE unread: the receive path's ceiling, not a node."""
     ae = AE(ae_title=ae_title)
     ae.supported_contexts = StoragePresentationContexts

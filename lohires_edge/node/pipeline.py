@@ -1,6 +1,6 @@
 """The worker's steps on three threads, so that the model is the bottleneck and not the Python around it.
 
-    processing loop (caller's thread): prepare ─► queue ─► model thread: infer ─► queue ─► finishing thread
+    processing loop (the caller's thread): prepare ─► queue ─► model thread ─► queue ─► finishing thread
 
 `prepare` reads, routes and maps a spooled instance; `infer` runs the model (ONNX Runtime and TensorRT
 release the GIL, so it overlaps the Python of the other two); `finish` maps back, derives, queues the

@@ -5,9 +5,8 @@ any thread runs) -> spool -> models -> metrics/health endpoint -> senders -> wor
 then READY=1. The processing loop runs in the main thread, feeds the pipeline (lohires_edge.node.pipeline)
 and pings the systemd watchdog while the pipeline is empty or moving; a hung model or finishing step
 stops the pings (and, once the pipeline's short queues are full, blocks the loop), and systemd restarts
-the node. SIGTERM/SIGINT: stop accepting
-associations, finish the slices already fed (QUEUE_DEPTH per step at most), leave everything else in the
-spool (it resumes on restart), exit.
+the node. SIGTERM/SIGINT: stop accepting associations, finish the slices already fed (QUEUE_DEPTH per
+step at most), leave everything else in the spool (it resumes on restart), exit.
 """
 
 from __future__ import annotations
