@@ -1,5 +1,5 @@
-"""The physics: T1 field dependence, where the 64 mT grid lies, the slice profile, co-registration, noise and
-misregistration."""
+"""The physics: T1 field dependence, where the 64 mT grid lies, the slice profile (shared by the 3 T
+reference), co-registration, noise and misregistration."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from skimage.metrics import normalized_mutual_information
 
 from trainer.simulate import FULL, SMALL, acquisition, registration
 from trainer.simulate.geometry import Geometry
-from trainer.simulate.protocols import LOW_FIELD_T, protocol
+from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, protocol
 from trainer.simulate.randomization import draw_low_field
 from trainer.simulate.tissues import GREY_MATTER, TABLE_FIELDS_T, TISSUES, WHITE_MATTER
 
@@ -63,6 +63,35 @@ def test_slice_profile_has_the_slice_thickness_as_its_full_width_at_half_maximum
     total = acquisition.slice_profile(offsets) + acquisition.slice_profile(offsets - 1.0) \
         + acquisition.slice_profile(offsets + 1.0)
     np.testing.assert_allclose(total, 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("slice_mm", [3.0, 6.0])
+def test_3t_reference_sees_the_slab_each_64mt_slice_sees(slice_mm: float):
+    # A 1 mm sheet of CSF in white matter, imaged noise-free at 64 mT and at 3 T with the pair's slices: on
+    # the 3 T grid both spread it over the slice thickness, so a slice model is never asked for a 1 mm
+    # slice out of a thick slab. An isotropic 3 T reference would show it 1 mm wide.
+    geometry = Geometry(fov_mm=64.0, high_matrix=64, high_slices=60)
+    fractions = np.zeros((len(TISSUES),) + geometry.high_shape, np.float32)
+    fractions[0] = 1.0
+    fractions[0, :, :, 31], fractions[2, :, :, 31] = 0.0, 1.0  # TISSUES: white matter, grey matter, CSF
+    draw = replace(draw_low_field(protocol("T2", LOW_FIELD_T), np.random.default_rng(0)), slice_mm=slice_mm,
+                   snr=1e6, bias_amplitude=0.0, apodization=None, ghost_phase_rad=0.0, intensity_scale=1.0,
+                   gamma=1.0)
+    grid = acquisition.low_field_grid(geometry, draw)
+    high = registration.to_high_grid(
+        acquisition.high_field_image(fractions, protocol("T2", HIGH_FIELD_T), geometry, grid,
+                                     np.random.default_rng(1)),
+        acquisition.reference_grid(geometry, grid), geometry, registration.NO_MISREGISTRATION)
+    low = registration.to_high_grid(acquisition.low_field_acquisition(fractions, draw, geometry,
+                                                                      np.random.default_rng(2)),
+                                    grid, geometry, registration.NO_MISREGISTRATION)
+
+    def width_mm(volume: np.ndarray) -> float:
+        profile = volume[32, 32, :] - np.median(volume[32, 32, :])
+        return float(np.sum(profile > profile.max() / 2)) * geometry.high_voxel_mm
+
+    assert width_mm(high) == pytest.approx(width_mm(low), abs=1.0)
+    assert width_mm(high) >= 0.75 * slice_mm
 
 
 def test_pairs_are_coregistered(small_run):

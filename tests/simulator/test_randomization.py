@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,8 @@ def _values(draws, name: str, sequence: str = "T1") -> np.ndarray:
     nominal = protocol(sequence, LOW_FIELD_T)
     if name == "relaxation_factor":
         return np.concatenate([np.concatenate([d.t1_factors, d.t2_factors]) for d in items])
+    if name == "ti_factor" and nominal.nulled is not None:  # of the null at the drawn TR
+        return np.array([d.protocol.ti_ms / replace(nominal, tr_ms=d.protocol.tr_ms).null_ti_ms() for d in items])
     if name in ("tr_factor", "te_factor", "ti_factor"):
         field = {"tr_factor": "tr_ms", "te_factor": "te_ms", "ti_factor": "ti_ms"}[name]
         return np.array([getattr(d.protocol, field) / getattr(nominal, field) for d in items])
@@ -49,6 +53,22 @@ def test_each_randomized_parameter_covers_its_documented_range(draws, name):
     else:
         below = np.mean(values < (documented.low + documented.high) / 2)
     assert 0.45 < below < 0.55, (name, below)
+
+
+def test_flair_inversion_time_follows_the_drawn_tr_to_keep_csf_near_its_null(draws):
+    # TR is drawn within 15 % of the protocol's. With TI left at the protocol's, a short TR put CSF as bright
+    # as white matter (up to 1.16 of it with nominal relaxation): a FLAIR no scanner would run. With TI
+    # drawn around the null at the drawn TR, what is left is TI's own 7 % and TE's weighting (up to 0.46).
+    nominal = protocol("FLAIR", LOW_FIELD_T)
+
+    def csf_over_white(draw) -> float:
+        signals = replace(nominal, tr_ms=draw.protocol.tr_ms, te_ms=draw.protocol.te_ms,
+                          ti_ms=draw.protocol.ti_ms).tissue_signals()
+        return float(signals[2] / signals[0])
+
+    assert max(csf_over_white(d) for d in draws["FLAIR"]) < 0.5
+    trs, tis = (np.array([getattr(d.protocol, f) for d in draws["FLAIR"]]) for f in ("tr_ms", "ti_ms"))
+    assert np.corrcoef(trs, tis)[0, 1] > 0.5  # a longer TR, a longer TI
 
 
 def test_apodization_and_ghosting_happen_at_their_documented_rates(draws):

@@ -23,8 +23,9 @@ from trainer.simulate.geometry import SIZES
 @click.option("--dicom-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each native 64 mT acquisition as a DICOM series here.")
 @click.option("--size", type=click.Choice(sorted(SIZES)), default="full", show_default=True,
-              help="full: 3 T 1 mm isotropic, 64 mT 1.6 x 1.6 x 5 mm. "
-                   "small: 64 x 64 x 50 voxels, for quick checks.")
+              help="full: 3 T grid 220 x 220 x 180 at 1 mm; each 64 mT acquisition draws 1.2-2.2 mm pixels "
+                   "and 3-6 mm slices, and its 3 T reference is imaged through the same slices. "
+                   "small: 64 x 64 x 52 voxels, for quick checks.")
 def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None, size: str) -> None:
     """Write OUT/Low_field and OUT/High_field NIfTI pairs for N simulated subjects."""
     names = parse_sequences(sequences)

@@ -1,4 +1,4 @@
-"""From tissue fractions to images: the 3 T reference and one randomized native 64 mT acquisition.
+"""From tissue fractions to images: one randomized native 64 mT acquisition and its 3 T reference.
 
 64 mT degradation, in the order the physics applies it (each step's parameters drawn per pair by
 `randomization.draw_low_field`):
@@ -13,7 +13,12 @@
 6. thermal noise: complex Gaussian noise in k-space at the drawn white-matter SNR, so the magnitude
    image is Rician;
 7. the scanner's intensity scaling: a global scale and a gamma.
-The registration step (64 mT resampled onto the 3 T grid) lives in `registration.py`.
+
+The 3 T reference is imaged through the *same slices* (positions and profile) at 3 T's contrast, 1 mm
+in-plane resolution and SNR: what a 3 T scan registered to the 64 mT slices shows. A model that maps one
+64 mT slice to one enhanced slice can only be taught what that slab holds; a 1 mm 3 T slice from inside
+a 5 mm slab asks it to guess what the slab averaged away, and a generator that guesses invents structure.
+The registration step (both resampled onto the 3 T grid) lives in `registration.py`.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from trainer.simulate.geometry import Geometry, LowFieldGrid
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, Protocol
 from trainer.simulate.randomization import LowFieldDraw
 
-HIGH_FIELD_SNR = 50.0  # white matter, 1 mm isotropic, 3 T
+HIGH_FIELD_SNR = 50.0  # white matter, 3 T, in a voxel of the 3 T grid (1 mm isotropic at full size)
 SLICE_PROFILE_ROLL_OFF = 0.5  # share of the thickness over which the profile's edges fall off
 GHOST_PERIOD_LINES = 4.0  # phase-encode lines per cycle of the motion phase error
 
@@ -38,19 +43,27 @@ def signal_image(fractions: np.ndarray, protocol: Protocol, t1_factors: np.ndarr
     return np.tensordot(weights, fractions, axes=1).astype(np.float32)
 
 
-def high_field_image(fractions: np.ndarray, protocol: Protocol, rng: np.random.Generator) -> np.ndarray:
-    """The 3 T reference: full resolution, Rician noise at HIGH_FIELD_SNR.
+def high_field_image(fractions: np.ndarray, protocol: Protocol, geometry: Geometry, grid: LowFieldGrid,
+                     rng: np.random.Generator) -> np.ndarray:
+    """The 3 T reference on `reference_grid(geometry, grid)`: the 64 mT acquisition's slices (positions and
+    profile) at 3 T contrast, the 3 T in-plane resolution and Rician noise at HIGH_FIELD_SNR scaled by the
+    voxel's volume (a thicker slice collects proportionally more signal).
 
-    With the whole of k-space kept, white complex noise in k-space is white complex noise in the image
+    With the whole in-plane k-space kept, white complex noise in k-space is white complex noise in the image
     (the orthonormal FFT preserves it), so it is drawn in the image directly.
     """
     if protocol.field_t != HIGH_FIELD_T:
         raise ValueError(f"{protocol.sequence} protocol at {protocol.field_t} T is not the 3 T one")
-    clean = signal_image(fractions, protocol)
-    sigma = np.float32(1.0 / HIGH_FIELD_SNR)
+    clean = thick_slices(signal_image(fractions, protocol), geometry, grid)
+    sigma = np.float32(geometry.high_voxel_mm / (HIGH_FIELD_SNR * grid.slice_mm))
     real = clean + sigma * rng.standard_normal(clean.shape, dtype=np.float32)
     imag = sigma * rng.standard_normal(clean.shape, dtype=np.float32)
     return np.hypot(real, imag)
+
+
+def reference_grid(geometry: Geometry, grid: LowFieldGrid) -> LowFieldGrid:
+    """The 3 T reference's native grid: the 64 mT acquisition's slices on the 3 T in-plane matrix."""
+    return LowFieldGrid(geometry.fov_mm, geometry.high_matrix, grid.slices, grid.slice_mm)
 
 
 def low_field_grid(geometry: Geometry, draw: LowFieldDraw) -> LowFieldGrid:

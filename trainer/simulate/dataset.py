@@ -1,7 +1,7 @@
 """`simulate_dataset`: paired 64 mT / 3 T subjects in the layout the trainer reads, plus scanner series.
 
 OUT/Low_field/POCEMR001_T1.nii.gz  the 64 mT acquisition resampled onto the 3 T grid
-OUT/High_field/POCEMR001_T1.nii.gz the 3 T reference
+OUT/High_field/POCEMR001_T1.nii.gz the 3 T reference through the 64 mT acquisition's slices, on the 3 T grid
 OUT/Labels/POCEMR001_labels.nii.gz the dominant tissue per 3 T voxel (only with labels=True)
 DICOM_DIR/POCEMR001_T1/0001.dcm ... the native 64 mT acquisition, one instance per slice
 
@@ -51,8 +51,8 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
                      workers: int = 2) -> list[SimulatedSeries]:
     """Simulate `subjects` subjects (POCEMR001...) for `sequences`; one record per subject and sequence.
 
-    size: "full" (3 T 1 mm isotropic, 220 x 220 x 180; each 64 mT acquisition draws its own resolution,
-    1.2-2.2 mm in-plane and 3-6 mm slices) or "small" (64 x 64 x 52 voxels of 3.4 mm, about a second per
+    size: "full" (3 T grid 1 mm isotropic, 220 x 220 x 180; each 64 mT acquisition draws its own resolution,
+    1.2-2.2 mm in-plane and 3-6 mm slices, and its 3 T reference is imaged through the same slices) or "small" (64 x 64 x 52 voxels of 3.4 mm, about a second per
     subject, for tests), or a `Geometry`. progress, when given, is called with 1 per subject and sequence
     written, in the calling thread, as each subject completes (subjects * len(sequences) calls in all).
     lesions=False makes every subject lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant
@@ -117,13 +117,15 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
     low_protocol, high_protocol = protocol(sequence, LOW_FIELD_T), protocol(sequence, HIGH_FIELD_T)
     name = volume_name(subject, sequence)
 
-    high = acquisition.high_field_image(fractions, high_protocol, rng)
+    draw = draw_low_field(low_protocol, rng)
+    grid = acquisition.low_field_grid(geometry, draw)
+    high_native = acquisition.high_field_image(fractions, high_protocol, geometry, grid, rng)
+    high = registration.to_high_grid(high_native, acquisition.reference_grid(geometry, grid), geometry,
+                                     registration.NO_MISREGISTRATION)
     high_path = out / HIGH_FIELD_DIR / name
     nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(),
                        f"lohires-edge sim 3T {sequence}")
 
-    draw = draw_low_field(low_protocol, rng)
-    grid = acquisition.low_field_grid(geometry, draw)
     native = _stored(acquisition.low_field_acquisition(fractions, draw, geometry, rng), np.uint16)
     misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
                                                             draw.misregistration_voxels, rng)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainer.simulate.tissues import TISSUES, WHITE_MATTER, Tissue
+from trainer.simulate.tissues import CSF, TISSUES, WHITE_MATTER, Tissue
 
 LOW_FIELD_T = 0.064
 HIGH_FIELD_T = 3.0
@@ -29,6 +29,9 @@ class Protocol:
     train_ms: float  # echo-train duration; recovery starts after it
     ti_ms: float | None = None
     echo_train_length: int = 1
+    # The tissue whose signal the inversion time is set to null (CSF, for FLAIR): when TR changes, a scanner
+    # moves TI with it to keep the null, so the randomization does too (`null_ti_ms`).
+    nulled: Tissue | None = None
 
     def signal(self, tissue: Tissue, t1_factor: float = 1.0, t2_factor: float = 1.0) -> float:
         """Steady-state magnitude signal of `tissue` (relative to PD 1, fully relaxed), its T1 and T2
@@ -43,6 +46,13 @@ class Protocol:
         else:
             raise ValueError(f"unknown sequence kind {self.kind!r}")
         return float(tissue.proton_density * longitudinal * decay)
+
+    def null_ti_ms(self) -> float:
+        """The inversion time that nulls `nulled` at this TR: 1 - 2 exp(-TI/T1) + exp(-Trec/T1) = 0."""
+        if self.nulled is None:
+            raise ValueError(f"the {self.sequence} protocol at {self.field_t} T nulls no tissue")
+        t1 = self.nulled.t1_s(self.field_t) * 1000.0
+        return float(t1 * np.log(2.0 / (1.0 + np.exp(-(self.tr_ms - self.train_ms) / t1))))
 
     def tissue_signals(self, t1_factors: np.ndarray | None = None,
                        t2_factors: np.ndarray | None = None) -> np.ndarray:
@@ -66,7 +76,7 @@ PROTOCOLS: dict[tuple[str, float], Protocol] = {
                                   echo_train_length=40),
     # TI 1450 ms nulls CSF (T1 4.3 s) given TR 4000 ms and a 300 ms train.
     ("FLAIR", LOW_FIELD_T): Protocol("FLAIR", LOW_FIELD_T, "IR", tr_ms=4000, te_ms=180, train_ms=300,
-                                     ti_ms=1450, echo_train_length=30),
+                                     ti_ms=1450, echo_train_length=30, nulled=CSF),
     # 3 T T1-weighted as clinics acquire it: an inversion-prepared fast gradient echo (MPRAGE-like; the
     # readout is short, so the recovery is modelled as IR with TR 2000 ms, TI 1000 ms and TE 3 ms).
     ("T1", HIGH_FIELD_T): Protocol("T1", HIGH_FIELD_T, "IR", tr_ms=2000, te_ms=3, train_ms=0, ti_ms=1000),

@@ -33,7 +33,9 @@ LOW_FIELD_RANGES: dict[str, Range] = {
     "relaxation_factor": Range(0.85, 1.15),
     "tr_factor": Range(0.85, 1.15),  # of the protocol's TR
     "te_factor": Range(0.85, 1.15),
-    "ti_factor": Range(0.93, 1.07),  # narrower: keeps T1's WM > GM order and FLAIR's CSF near its null
+    # Of the protocol's TI, or of the null at the drawn TR where the protocol nulls a tissue (FLAIR's CSF);
+    # narrower: keeps T1's WM > GM order and FLAIR's CSF near its null.
+    "ti_factor": Range(0.93, 1.07),
     "pixel_mm": Range(1.2, 2.2),  # in-plane resolution (in 3 T voxels at other sizes)
     "slice_mm": Range(3.0, 6.0),  # slice thickness (in 3 T voxels at other sizes)
     "snr": Range(5.0, 30.0, log=True),  # white matter, native image
@@ -72,13 +74,14 @@ class LowFieldDraw:
 def draw_low_field(protocol: Protocol, rng: np.random.Generator) -> LowFieldDraw:
     """Draw one acquisition around `protocol` (the 64 mT protocol of the sequence)."""
     r = LOW_FIELD_RANGES
-    timing = {"tr_ms": protocol.tr_ms * r["tr_factor"].draw(rng),
-              "te_ms": protocol.te_ms * r["te_factor"].draw(rng)}
+    timed = replace(protocol, tr_ms=protocol.tr_ms * r["tr_factor"].draw(rng),
+                    te_ms=protocol.te_ms * r["te_factor"].draw(rng))
     ti_factor = r["ti_factor"].draw(rng)
-    if protocol.ti_ms is not None:
-        timing["ti_ms"] = protocol.ti_ms * ti_factor
+    if protocol.ti_ms is not None:  # around the null at the drawn TR where the protocol nulls a tissue
+        nominal_ti = protocol.ti_ms if protocol.nulled is None else timed.null_ti_ms()
+        timed = replace(timed, ti_ms=nominal_ti * ti_factor)
     return LowFieldDraw(
-        protocol=replace(protocol, **timing),
+        protocol=timed,
         t1_factors=r["relaxation_factor"].draw(rng, len(TISSUES)),
         t2_factors=r["relaxation_factor"].draw(rng, len(TISSUES)),
         pixel_mm=float(r["pixel_mm"].draw(rng)),

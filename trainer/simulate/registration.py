@@ -1,4 +1,7 @@
-"""The 64 mT acquisition resampled onto the 3 T grid, as the real pipeline registers 64 mT to 3 T.
+"""Native acquisitions resampled onto the 3 T grid, as the real pipeline registers 64 mT to 3 T.
+
+The 3 T reference goes through the true transform (its slices are the 64 mT slices, so only the in-plane
+grid and the slice interpolation change); the 64 mT acquisition through a residual misregistration.
 
 A registration is never perfect: the transform used here is the true one composed with a small random
 rigid error (a rotation of the drawn angle, at most 1 degree, about a random axis through the field-of-view
@@ -13,6 +16,8 @@ from scipy.ndimage import affine_transform
 from scipy.spatial.transform import Rotation
 
 from trainer.simulate.geometry import Geometry, LowFieldGrid
+
+NO_MISREGISTRATION = np.eye(4)
 
 
 def residual_misregistration(geometry: Geometry, angle_deg: float, shift_voxels: float,
@@ -32,7 +37,7 @@ def residual_misregistration(geometry: Geometry, angle_deg: float, shift_voxels:
 
 def to_high_grid(native: np.ndarray, grid: LowFieldGrid, geometry: Geometry,
                  misregistration: np.ndarray) -> np.ndarray:
-    """Resample a native 64 mT volume (on `grid`) onto the 3 T grid through `misregistration`."""
+    """Resample a native volume (on `grid`) onto the 3 T grid through `misregistration`."""
     index_map = np.linalg.inv(grid.affine()) @ misregistration @ geometry.high_affine()
     return affine_transform(native.astype(np.float32), index_map[:3, :3], offset=index_map[:3, 3],
                             output_shape=geometry.high_shape, order=1, mode="nearest")
