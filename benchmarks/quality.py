@@ -11,8 +11,11 @@ percentile window (trainer.evaluation.to_reference_scale), then lohires_edge.ima
 64 mT NIfTI is already on the 3 T grid, so the baseline's bicubic step is the identity here.
 
 Without a reference (lohires_edge.fidelity, lohires_edge.image_quality.cnr_gain), each image against its own
-64 mT input: faithfulness R^2 and departing fraction over the whole volume, and the grey/white CNR gain on
-the simulated tissue labels. For the held-out subjects and for deliberately out-of-range inputs: lower
+64 mT input: faithfulness R^2 and departing fraction over the whole head, the same over the brain alone
+(the labels' white and grey matter, CSF and lesions, with a fit of its own: the scalp's contrast differs
+between the fields, and a model taught 3 T contrast changes it), and the grey/white CNR gain on the
+simulated tissue labels. On held-out subjects the 3 T reference is scored the same way: how far an image
+that looks exactly like 3 T departs from its 64 mT input. For the held-out subjects and for deliberately out-of-range inputs: lower
 SNR, thicker slices, another contrast. Beside the model: the input itself and the input smoothed by
 sigma 1.5 mm (sanity rows: 1.0 / 0 % / 1.0, and about 0.99 / 0.2 % / 1.5), the NLM baseline and a total
 variation denoiser. Without --data, the held-out set is simulated here: 6 subjects, seed 2 (the set the
@@ -45,15 +48,20 @@ from trainer.evaluation import to_reference_scale
 from trainer.pairs import find_pairs, load_pair
 from trainer.simulate import Geometry, simulate_dataset
 from trainer.simulate.dataset import LABELS_DIR
+from trainer.simulate.tissues import CSF, GREY_MATTER, LESION, TISSUES, WHITE_MATTER
 
 from benchmarks.inputs import HELDOUT_SEED, int8_model
 from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
 
 METRICS = ("psnr", "ssim", "nrmse")
-NO_REFERENCE = ("r2", "departing", "cnr_gain")
+NO_REFERENCE = ("r2", "departing", "brain_r2", "brain_departing", "cnr_gain")
 HELDOUT_SUBJECTS = 6
 OUT_OF_RANGE_SUBJECTS = 2
 INPUT, BASELINE, FP32, INT8 = "64 mT input", "classical baseline (NLM)", "model FP32", "model INT8 Q/DQ"
+REFERENCE = "3 T reference"
+# Tissue labels of the brain (1 + the index in trainer.simulate.tissues.TISSUES): white and grey matter, CSF
+# and white-matter lesions; fat, bone and muscle are the scalp and skull.
+BRAIN_LABELS = tuple(1 + TISSUES.index(t) for t in (WHITE_MATTER, GREY_MATTER, CSF, LESION))
 SMOOTHED, TV = "input smoothed σ 1.5 mm", "TV denoiser"
 SMOOTHING_MM = 1.5
 # Chambolle's weight on a slice scaled by its 99.5th percentile: the CNR gain is highest near 0.06 on the
@@ -163,14 +171,19 @@ def candidates(low: np.ndarray, pixel_mm: tuple[float, float], fp32: OnnxRuntime
 
 
 def no_reference_scores(case: Case, volumes: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
-    """NO_REFERENCE metrics of each volume against the case's input (CNR gain NaN without labels)."""
+    """NO_REFERENCE metrics of each volume against the case's input (brain scores and CNR gain NaN without
+    labels)."""
+    nan = float("nan")
+    brain = None if case.labels is None else np.isin(case.labels, BRAIN_LABELS)
     scores = {}
     for name, volume in volumes.items():
-        score = fidelity(case.low, volume, case.pixel_mm)
+        head = fidelity(case.low, volume, case.pixel_mm)
+        inside = None if brain is None else fidelity(case.low, volume, case.pixel_mm, region=brain)
         gain = (cnr_gain(case.low, volume, case.labels == 1, case.labels == 2) if case.labels is not None
-                else float("nan"))
-        scores[name] = {"r2": score.r2 if score else float("nan"),
-                        "departing": score.departing if score else float("nan"), "cnr_gain": gain}
+                else nan)
+        scores[name] = {"r2": head.r2 if head else nan, "departing": head.departing if head else nan,
+                        "brain_r2": inside.r2 if inside else nan,
+                        "brain_departing": inside.departing if inside else nan, "cnr_gain": gain}
     return scores
 
 
@@ -208,7 +221,7 @@ def score_model(model: Path, args: argparse.Namespace) -> dict:
         low, high, _ = load_pair(pair)
         case = read_case(HELDOUT, pair.subject, pair.low, data)
         volumes = candidates(case.low, case.pixel_mm, fp32)
-        no_reference.setdefault(HELDOUT, []).append(no_reference_scores(case, volumes))
+        no_reference.setdefault(HELDOUT, []).append(no_reference_scores(case, {**volumes, REFERENCE: high}))
         int8_volume = np.stack(enhance_slices(int8, axial_slices(low)), axis=SLICE_AXIS)
         reference.append(reference_scores(high, {INPUT: low, BASELINE: volumes[BASELINE], FP32: volumes[FP32],
                                                  INT8: int8_volume}, fp32))
@@ -251,13 +264,15 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(["sequence", "image", "subjects", "PSNR (dB)", "SSIM", "NRMSE"], rows))
     rows = [[sequence, condition, name, c["subjects"], f"{s['r2']:.4f} ± {s['r2_sd']:.4f}",
              f"{100 * s['departing']:.2f} ± {100 * s['departing_sd']:.2f}",
+             f"{s['brain_r2']:.4f} ± {s['brain_r2_sd']:.4f}",
+             f"{100 * s['brain_departing']:.2f} ± {100 * s['brain_departing_sd']:.2f}",
              f"{s['cnr_gain']:.2f} ± {s['cnr_gain_sd']:.2f}"]
             for sequence, r in results.items() for condition, c in r["no_reference"].items()
             for name, s in c["summary"].items()]
     print("\nWithout a reference, each image against its own 64 mT input (lohires_edge.fidelity; CNR gain on "
           "the simulated labels; mean ± sd over subjects)\n")
     print(markdown_table(["sequence", "input", "image", "subjects", "faithfulness R²", "departing (%)",
-                          "grey/white CNR gain"], rows))
+                          "brain R²", "brain departing (%)", "grey/white CNR gain"], rows))
     path = write_record("quality", {"int8_target": args.int8_target, "metrics": list(METRICS),
                                     "no_reference_metrics": list(NO_REFERENCE),
                                     "data": str(args.data) if args.data else "simulated, seed 2",

@@ -93,19 +93,21 @@ def head_mask(degraded: np.ndarray) -> np.ndarray | None:
 
 
 def fidelity(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
-             source_pixel_mm: float = SOURCE_PIXEL_MM) -> Fidelity | None:
+             source_pixel_mm: float = SOURCE_PIXEL_MM, region: np.ndarray | None = None) -> Fidelity | None:
     """How far `output` departs from `source` (None: no anatomy to judge).
 
     2D slices, or 3D volumes with slices on the last axis. `pixel_mm` is the source's in-plane pixel size;
     an output on another in-plane matrix is taken to cover the same field of view (the model grid), is
-    degraded on its own grid and then resampled onto the source's.
+    degraded on its own grid and then resampled onto the source's. `region` (a mask on the source's grid)
+    judges only its part of the head, with a fit of its own: where tissue labels are known, the brain,
+    apart from the scalp whose contrast differs between the fields.
     """
-    departure = departure_map(source, output, pixel_mm, source_pixel_mm)
+    departure = departure_map(source, output, pixel_mm, source_pixel_mm, region)
     return None if departure is None else departure.scores()
 
 
 def departure_map(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
-                  source_pixel_mm: float = SOURCE_PIXEL_MM) -> Departure | None:
+                  source_pixel_mm: float = SOURCE_PIXEL_MM, region: np.ndarray | None = None) -> Departure | None:
     """Where `output` departs from `source` (None: no anatomy to judge); arguments as for `fidelity`.
 
     The residual is the degraded output minus its monotone fit from the degraded input; a voxel departs
@@ -123,7 +125,9 @@ def departure_map(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
         degraded_out = resize(degraded_out, src.shape, order=1, anti_aliasing=False, preserve_range=True)
     degraded_src = degrade(src, (rows_mm, cols_mm), source_pixel_mm)
     head = head_mask(degraded_src)
-    if head is None:
+    if head is not None and region is not None:
+        head = head & np.asarray(region, dtype=bool)
+    if head is None or not head.any():
         return None
     x, y = degraded_src[head], degraded_out[head]
     scale = robust_range(y)

@@ -95,6 +95,21 @@ def test_an_output_on_a_finer_grid_is_compared_over_the_same_field_of_view(slab)
     assert fidelity(source, shifted, 1.6).r2 < 0.9
 
 
+def test_a_region_judges_its_own_voxels_with_its_own_fit(slab):
+    # The scalp's contrast turned upside down (as a model taught another field's contrast may do) departs over
+    # the head, not over the brain; an invented lesion in the brain departs over both.
+    low, labels = slab
+    k = low.shape[2] // 2
+    source, brain = low[:, :, k], np.isin(labels[:, :, k], (1, 2, 3, 5))  # white, grey matter, CSF, lesion
+    scalp = (labels[:, :, k] == 4) | (labels[:, :, k] == 7)  # fat, muscle
+    inverted_scalp = np.where(scalp, source.max() - source, source)
+    assert fidelity(source, inverted_scalp, PIXEL_MM).r2 < 0.9
+    assert fidelity(source, inverted_scalp, PIXEL_MM, region=brain).r2 > 0.97
+    lesion = with_lesion(source, labels[:, :, k])
+    assert fidelity(source, lesion, PIXEL_MM, region=brain).departing > 0.005  # 1.2 % of the brain here
+    assert fidelity(source, source, PIXEL_MM, region=np.zeros_like(brain)) is None  # nothing to judge
+
+
 def test_a_slice_without_anatomy_is_not_judged():
     noise = np.hypot(*np.random.default_rng(0).normal(0, 30, (2, 128, 128)))
     assert fidelity(noise, noise + 5.0, PIXEL_MM) is None
