@@ -11,7 +11,8 @@ from scipy.ndimage import affine_transform, gaussian_filter
 
 from lohires_edge.dicom.decode import read_mr_slice
 from lohires_edge.slice_mapping import MappingParams, to_model
-from trainer.simulate import SMALL, acquisition
+from trainer.simulate import SMALL, acquisition, dicom_series
+from trainer.simulate.protocols import LOW_FIELD_T, protocol
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -137,3 +138,15 @@ def _box(affine: np.ndarray, shape) -> np.ndarray:
     corners = np.array([[i, j, k, 1.0] for i in (-0.5, shape[0] - 0.5) for j in (-0.5, shape[1] - 0.5)
                         for k in (-0.5, shape[2] - 0.5)])
     return (affine @ corners.T).T[:, :3]
+
+
+def test_rewriting_a_series_with_fewer_slices_leaves_none_of_the_old_instances(tmp_path):
+    # A rerun into the same folder (another draw, fewer slices) must not leave instances of the first run,
+    # which carry the same series UID, to be read as part of the new series.
+    folder = tmp_path / "POCEMR001_T1"
+    t1 = protocol("T1", LOW_FIELD_T)
+    dicom_series.write_series(folder, np.ones((8, 8, 5), np.uint16), np.eye(4), t1, "POCEMR001", 0)
+    (folder / "notes.txt").write_text("kept")
+    written = dicom_series.write_series(folder, np.ones((6, 6, 3), np.uint16), np.eye(4), t1, "POCEMR001", 0)
+    assert sorted(folder.glob("*.dcm")) == written and len(written) == 3
+    assert (folder / "notes.txt").read_text() == "kept"

@@ -26,10 +26,17 @@ SERIES_NUMBERS = {"T1": 1, "T2": 2, "FLAIR": 3}
 
 def write_series(folder: Path, native: np.ndarray, affine: np.ndarray, protocol: Protocol, subject: str,
                  seed: int) -> list[Path]:
-    """Write `native` (uint16, rows x cols x slices) as one series in `folder`; returns the files in order."""
+    """Write `native` (uint16, rows x cols x slices) as one series in `folder`; returns the files in order.
+
+    Instance files of an earlier run into the same folder that this one does not overwrite (it drew fewer
+    slices) are removed: they carry the same series UID and would join the series.
+    """
     if native.dtype != np.uint16:
         raise ValueError(f"stored values must be uint16, got {native.dtype}")
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("[0-9][0-9][0-9][0-9].dcm"):
+        if int(stale.stem) > native.shape[2]:
+            stale.unlink()
     description = f"{protocol.sequence} AX 64mT"
     study_uid = _uid(seed, subject, "study")
     series_uid = _uid(seed, subject, protocol.sequence, "series")
