@@ -5,6 +5,11 @@ LeakyReLU), residual blocks refine the bottleneck, and the decoder doubles it ba
 convolutions, batch norm, ReLU), each level concatenated with its encoder twin, ending in tanh.
 It is fully convolutional, so the same weights run on any size divisible by 2**depth.
 
+Upsampling is either the seed's transposed convolution or, with `upsampling="resize"`, a nearest-neighbour
+doubling followed by a 3x3 convolution (Odena et al., "Deconvolution and Checkerboard Artifacts", 2016): a
+stride-2 transposed convolution covers the output's pixels unevenly and can paint a fine checkerboard, which
+on a brain image is texture that the scan does not have.
+
 The residual variant (the edge preset) adds the decoder's output to its input instead of ending in tanh:
 the network learns a correction to the 64 mT image, as SynthSR's low-field model does. It starts as the
 identity (the last layer is zero-initialized), so what it adds must be earned against the 3 T target, and
@@ -19,6 +24,8 @@ import tensorflow as tf
 
 layers = tf.keras.layers
 
+UPSAMPLING = ("transpose", "resize")
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
@@ -27,15 +34,16 @@ class GeneratorConfig:
     residual_blocks: int = 4
     max_filter_multiplier: int = 8  # filters stop growing at base_filters * this
     residual: bool = False  # output = input + learned correction (see the module docstring)
+    upsampling: str = "transpose"  # one of UPSAMPLING (see the module docstring)
 
     def __post_init__(self) -> None:
-        if self.base_filters < 1 or self.depth < 1 or self.residual_blocks < 0:
+        if self.base_filters < 1 or self.depth < 1 or self.residual_blocks < 0 or self.upsampling not in UPSAMPLING:
             raise ValueError(f"invalid generator configuration {self}")
 
     def filters(self, level: int) -> int:
         return self.base_filters * min(2 ** level, self.max_filter_multiplier)
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | bool | str]:
         return asdict(self)
 
 
@@ -44,6 +52,15 @@ SEED_CONFIG = GeneratorConfig(base_filters=64, depth=6, residual_blocks=4)
 EDGE_CONFIG = GeneratorConfig(base_filters=16, depth=5, residual_blocks=2, residual=True)
 
 _INIT = tf.random_normal_initializer(0.0, 0.02)
+
+
+def doubling(filters: int, upsampling: str, name: str | None = None, **conv) -> list[layers.Layer]:
+    """The layers that double the image's sides into `filters` channels: a 4x4 stride-2 transposed
+    convolution, or a nearest-neighbour doubling and a 3x3 convolution."""
+    if upsampling == "transpose":
+        return [layers.Conv2DTranspose(filters, 4, strides=2, padding="same", name=name, **conv)]
+    return [layers.UpSampling2D(2, interpolation="nearest"), layers.Conv2D(filters, 3, padding="same", name=name,
+                                                                              **conv)]
 
 
 def downsample(filters: int, batchnorm: bool = True, synchronized: bool = False) -> tf.keras.Sequential:
@@ -55,10 +72,10 @@ def downsample(filters: int, batchnorm: bool = True, synchronized: bool = False)
     return block
 
 
-def upsample(filters: int, synchronized: bool = False) -> tf.keras.Sequential:
+def upsample(filters: int, upsampling: str = "transpose", synchronized: bool = False) -> tf.keras.Sequential:
     block = tf.keras.Sequential()
-    block.add(layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_INIT,
-                                     use_bias=False))
+    for layer in doubling(filters, upsampling, kernel_initializer=_INIT, use_bias=False):
+        block.add(layer)
     block.add(layers.BatchNormalization(synchronized=synchronized))
     block.add(layers.ReLU())
     return block
@@ -92,16 +109,18 @@ def build_generator(config: GeneratorConfig = SEED_CONFIG,
         x = residual_block(x, config.filters(config.depth - 1), synchronized=sync)
 
     for level, skip in reversed(list(enumerate(skips[:-1]))):
-        x = upsample(config.filters(level), synchronized=sync)(x)
+        x = upsample(config.filters(level), config.upsampling, synchronized=sync)(x)
         x = layers.Concatenate()([x, skip])
 
     if config.residual:
-        correction = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer="zeros",
-                                            name="correction")(x)
-        outputs = layers.Add(name="highfield")([inputs, correction])
+        for layer in doubling(1, config.upsampling, name="correction", kernel_initializer="zeros"):
+            x = layer(x)
+        outputs = layers.Add(name="highfield")([inputs, x])
     else:
-        outputs = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=_INIT,
-                                         activation="tanh", name="highfield")(x)
+        for layer in doubling(1, config.upsampling, name="highfield", kernel_initializer=_INIT,
+                              activation="tanh"):
+            x = layer(x)
+        outputs = x
     return tf.keras.Model(inputs=inputs, outputs=outputs, name="lohiresgan_generator")
 
 

@@ -31,7 +31,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     data = write_pairs(tmp_path_factory.mktemp("fit") / "data", 4)
     out = data.parent / "run"
-    result = train(data, out, "--epochs", "2")
+    # The resize decoder here; tests/conftest.py exports a transposed-convolution one, so both reach ONNX.
+    result = train(data, out, "--epochs", "2", "--upsampling", "resize")
     assert result.exit_code == 0, result.output
     return out
 
@@ -41,7 +42,7 @@ def test_fit_writes_a_complete_run(run: Path) -> None:
     assert config["sequence"] == "T1" and config["mapping"]["size"] == 32
     # The training data's geometry, read from its affine (RAS diagonal, 1.5 mm in-plane): the model's.
     assert config["mapping"]["geometry"] == {"pixel_spacing": [1.5, 1.5], "orientation": [0, -1, 0, -1, 0, 0]}
-    assert config["generator"]["base_filters"] == 4
+    assert config["generator"]["base_filters"] == 4 and config["generator"]["upsampling"] == "resize"
     assert len(config["validation_subjects"]) == 1 and len(config["train_subjects"]) == 3
     assert not set(config["train_subjects"]) & set(config["validation_subjects"])
     best = json.loads((run / "best.json").read_text())
@@ -65,7 +66,7 @@ def test_export_writes_the_contract_and_matches_tensorflow(run: Path, tmp_path: 
     assert contract.mapping.geometry == SliceGeometry((1.5, 1.5), (0, -1, 0, -1, 0, 0))
     assert contract.to_metadata()["lohires.plane"] == "axial"
     assert "3 training / 1 validation subjects" in contract.training_data
-    assert json.loads(contract.extra["generator"])["base_filters"] == 4
+    assert json.loads(contract.extra["generator"])["upsampling"] == "resize"
     assert contract.model_name == "lohiresgan" and contract.model_version.startswith("0.1.0+")
 
     renamed = tmp_path / "named.onnx"

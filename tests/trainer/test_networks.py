@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from trainer.losses import LossWeights, discriminator_loss, frequency_distance, generator_loss
-from trainer.models import GeneratorConfig, build_discriminator, build_generator
+from trainer.models import UPSAMPLING, GeneratorConfig, build_discriminator, build_generator
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +57,11 @@ def test_generator_is_fully_convolutional_and_bounded() -> None:
         assert out.shape == (2, side, side, 1) and np.abs(out).max() <= 1.0
 
 
-def test_residual_generator_starts_as_the_identity_and_learns_a_correction() -> None:
+@pytest.mark.parametrize("upsampling", UPSAMPLING)
+def test_residual_generator_starts_as_the_identity_and_learns_a_correction(upsampling: str) -> None:
     tf.keras.utils.set_random_seed(5)
-    generator = build_generator(GeneratorConfig(base_filters=2, depth=3, residual_blocks=1, residual=True))
+    generator = build_generator(GeneratorConfig(base_filters=2, depth=3, residual_blocks=1, residual=True,
+                                                upsampling=upsampling))
     x = np.random.default_rng(0).uniform(-1, 1, (2, 24, 24, 1)).astype(np.float32)
     np.testing.assert_array_equal(generator(x, training=False).numpy(), x)  # nothing added before training
     target = tf.constant(np.clip(x * 1.5, -1, 1))
@@ -70,6 +72,27 @@ def test_residual_generator_starts_as_the_identity_and_learns_a_correction() -> 
         optimizer.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables),
                                       generator.trainable_variables))
     assert not np.array_equal(generator(x, training=False).numpy(), x)
+
+
+def test_resize_upsampling_paints_no_checkerboard_on_a_flat_image() -> None:
+    # Untrained, on a flat input: the features are flat away from the borders, so whatever varies from one
+    # pixel to the next in the middle of the output is the decoder's own pattern. A stride-2 transposed
+    # convolution alternates (a checkerboard); nearest-neighbour doubling and a 3x3 convolution do not.
+    flat = np.full((1, 64, 64, 1), 0.3, np.float32)
+
+    def alternation(upsampling: str) -> float:
+        tf.keras.utils.set_random_seed(7)
+        out = build_generator(GeneratorConfig(base_filters=4, depth=3, residual_blocks=1,
+                                              upsampling=upsampling))(flat, training=False).numpy()[0, 24:40, 24:40, 0]
+        return float(np.abs(np.diff(out, axis=0)).mean() + np.abs(np.diff(out, axis=1)).mean())
+
+    assert alternation("transpose") > 1e-4
+    assert alternation("resize") < 1e-6
+
+
+def test_an_unknown_upsampling_is_refused() -> None:
+    with pytest.raises(ValueError, match="invalid generator configuration"):
+        GeneratorConfig(upsampling="bilinear-ish")
 
 
 def test_losses_follow_the_formula() -> None:

@@ -20,6 +20,9 @@ GENERATORS = ("edge", "seed")
 @click.option("--generator", "preset", type=click.Choice(GENERATORS), default="edge", show_default=True,
               help="Generator preset: edge (16 filters, depth 5, 2 residual blocks) or seed (64, 6, 4).")
 @click.option("--base-filters", type=click.IntRange(1), help="Override the preset's base filters.")
+@click.option("--upsampling", type=click.Choice(("transpose", "resize")),
+              help="Override the preset's decoder upsampling: transpose (4x4 stride-2 transposed convolution) or "
+                   "resize (nearest-neighbour doubling + 3x3 convolution, no checkerboard texture).")
 @click.option("--size", type=click.IntRange(8), default=256, show_default=True,
               help="Model grid (slices are mapped to SIZE x SIZE); divisible by 2**depth.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
@@ -36,7 +39,7 @@ GENERATORS = ("edge", "seed")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, steps_per_epoch: int | None,
-            preset: str, base_filters: int | None, size: int, learning_rate: float | None, l1_weight: float,
+            preset: str, base_filters: int | None, upsampling: str | None, size: int, learning_rate: float | None, l1_weight: float,
             ssim_weight: float, frequency_weight: float, disc_filters: int | None, max_subjects: int | None,
             resume: bool, seed: int, quiet: bool) -> None:
     """Train on DATA/Low_field -> DATA/High_field pairs of one sequence into the run directory OUT.
@@ -55,6 +58,8 @@ def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, 
     generator = EDGE_CONFIG if preset == "edge" else SEED_CONFIG
     if base_filters:
         generator = dataclasses.replace(generator, base_filters=base_filters)
+    if upsampling:
+        generator = dataclasses.replace(generator, upsampling=upsampling)
     if size % 2 ** generator.depth:
         raise LohiresError(f"--size {size} is not divisible by 2**{generator.depth} (the {preset} generator's "
                            f"depth); use e.g. {2 ** generator.depth * max(1, round(size / 2 ** generator.depth))}")
