@@ -15,11 +15,11 @@ Without a reference (lohires_edge.fidelity, lohires_edge.image_quality.cnr_gain)
 (the labels' white and grey matter, CSF and lesions, with a fit of its own: the scalp's contrast differs
 between the fields, and a model taught 3 T contrast changes it), and the grey/white CNR gain on the
 simulated tissue labels. On held-out subjects the 3 T reference is scored the same way: how far an image
-that looks exactly like 3 T departs from its 64 mT input. For the held-out subjects and for deliberately out-of-range inputs: lower
-SNR, thicker slices, another contrast. Beside the model: the input itself and the input smoothed by
-sigma 1.5 mm (sanity rows: 1.0 / 0 % / 1.0, and about 0.99 / 0.2 % / 1.5), the NLM baseline and a total
-variation denoiser. Without --data, the held-out set is simulated here: 6 subjects, seed 2 (the set the
-models never saw), with tissue labels.
+that looks exactly like 3 T departs from its 64 mT input. For the held-out subjects and for deliberately
+out-of-range inputs: lower SNR, thicker slices, another contrast. Beside the model: the input itself and
+the input smoothed by sigma 1.5 mm (sanity rows: 1.0 / 0 % / 1.0, and about 0.99 / 0.2 % / 1.5), the NLM
+baseline and a total variation denoiser. Without --data, the held-out set is simulated here: 6 subjects,
+seed 2 (the set the models never saw), with tissue labels.
 """
 
 from __future__ import annotations

@@ -39,9 +39,9 @@ GENERATORS = ("edge", "seed")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, steps_per_epoch: int | None,
-            preset: str, base_filters: int | None, upsampling: str | None, size: int, learning_rate: float | None, l1_weight: float,
-            ssim_weight: float, frequency_weight: float, disc_filters: int | None, max_subjects: int | None,
-            resume: bool, seed: int, quiet: bool) -> None:
+            preset: str, base_filters: int | None, upsampling: str | None, size: int, learning_rate: float | None,
+            l1_weight: float, ssim_weight: float, frequency_weight: float, disc_filters: int | None,
+            max_subjects: int | None, resume: bool, seed: int, quiet: bool) -> None:
     """Train on DATA/Low_field -> DATA/High_field pairs of one sequence into the run directory OUT.
 
     With --resume the run's recorded model, mapping and loss settings are used and training continues

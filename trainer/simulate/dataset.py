@@ -52,12 +52,13 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
     """Simulate `subjects` subjects (POCEMR001...) for `sequences`; one record per subject and sequence.
 
     size: "full" (3 T grid 1 mm isotropic, 220 x 220 x 180; each 64 mT acquisition draws its own resolution,
-    1.2-2.2 mm in-plane and 3-6 mm slices, and its 3 T reference is imaged through the same slices) or "small" (64 x 64 x 52 voxels of 3.4 mm, about a second per
-    subject, for tests), or a `Geometry`. progress, when given, is called with 1 per subject and sequence
-    written, in the calling thread, as each subject completes (subjects * len(sequences) calls in all).
-    lesions=False makes every subject lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant
-    tissue of each 3 T voxel (0 air, else 1 + its index in `tissues.TISSUES`: 1 WM, 2 GM, 3 CSF, 4 fat,
-    5 lesion, 6 bone, 7 muscle).
+    1.2-2.2 mm in-plane and 3-6 mm slices, and its 3 T reference is imaged through the same slices) or
+    "small" (64 x 64 x 52 voxels of 3.4 mm, about a second per subject, for tests), or a `Geometry`.
+    progress, when given, is called with 1 per subject and sequence written, in the calling thread, as
+    each subject completes (subjects * len(sequences) calls in all). lesions=False makes every subject
+    lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant tissue of each
+    3 T voxel (0 air, else 1 + its index in `tissues.TISSUES`: 1 WM, 2 GM, 3 CSF, 4 fat, 5 lesion, 6 bone,
+    7 muscle).
     workers: subjects simulated at once in threads (numpy, FFT and zlib release the GIL); the files do
     not depend on it.
     """
