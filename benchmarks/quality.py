@@ -47,8 +47,8 @@ from trainer.baseline import classical_baseline
 from trainer.evaluation import to_reference_scale
 from trainer.pairs import find_pairs, load_pair
 from trainer.simulate import Geometry, simulate_dataset
-from trainer.simulate.dataset import LABELS_DIR
-from trainer.simulate.tissues import CSF, GREY_MATTER, LESION, TISSUES, WHITE_MATTER
+from trainer.simulate.dataset import LABELS_DIR, tissue_label
+from trainer.simulate.tissues import CSF, GREY_MATTER, LESION, WHITE_MATTER
 
 from benchmarks.inputs import HELDOUT_SEED, int8_model
 from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
@@ -59,9 +59,9 @@ HELDOUT_SUBJECTS = 6
 OUT_OF_RANGE_SUBJECTS = 2
 INPUT, BASELINE, FP32, INT8 = "64 mT input", "classical baseline (NLM)", "model FP32", "model INT8 Q/DQ"
 REFERENCE = "3 T reference"
-# Tissue labels of the brain (1 + the index in trainer.simulate.tissues.TISSUES): white and grey matter, CSF
-# and white-matter lesions; fat, bone and muscle are the scalp and skull.
-BRAIN_LABELS = tuple(1 + TISSUES.index(t) for t in (WHITE_MATTER, GREY_MATTER, CSF, LESION))
+# Tissue labels of the brain: white and grey matter, CSF and white-matter lesions; fat, bone and muscle are
+# the scalp and skull.
+BRAIN_LABELS = tuple(tissue_label(t) for t in (WHITE_MATTER, GREY_MATTER, CSF, LESION))
 SMOOTHED, TV = "input smoothed σ 1.5 mm", "TV denoiser"
 SMOOTHING_MM = 1.5
 # Chambolle's weight on a slice scaled by its 99.5th percentile: the CNR gain is highest near 0.06 on the

@@ -26,6 +26,7 @@ from trainer.simulate.anatomy import draw_anatomy, tissue_fractions
 from trainer.simulate.geometry import SIZES, Geometry
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, protocol
 from trainer.simulate.randomization import LowFieldDraw, draw_low_field
+from trainer.simulate.tissues import TISSUES, Tissue
 
 LABELS_DIR = "Labels"
 # Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
@@ -106,8 +107,13 @@ def create_output_folders(out: Path, dicom_dir: Path | None = None, labels: bool
         folder.mkdir(parents=True, exist_ok=True)
 
 
+def tissue_label(tissue: Tissue) -> int:
+    """The value `tissue_labels` gives the voxels where `tissue` dominates."""
+    return 1 + TISSUES.index(tissue)
+
+
 def tissue_labels(fractions: np.ndarray) -> np.ndarray:
-    """The dominant tissue per voxel: 0 where the head is absent, else 1 + its index in TISSUES."""
+    """The dominant tissue per voxel: 0 where the head is absent, else `tissue_label` of that tissue."""
     labels = np.argmax(fractions, axis=0).astype(np.int16) + 1
     labels[fractions.sum(axis=0) < 0.5] = 0
     return labels
