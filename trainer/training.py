@@ -1,8 +1,9 @@
 """The training loop: a tf.function GAN step under a tf.distribute strategy, checkpoints, validation, logs.
 
-One epoch = `steps_per_epoch` steps of D and G on the shuffled training slices, then a pass over the
-validation slices (the generator in inference mode) whose SSIM picks the best model, a checkpoint of the
-full state (for --resume) and TensorBoard scalars and sample images.
+One epoch = `steps_per_epoch` steps of D and G on the shuffled training slices (at the epoch's learning
+rate: constant, or falling linearly over the last `decay_epochs`), then a pass over the validation slices
+(the generator in inference mode) whose SSIM picks the best model, a checkpoint of the full state (for
+--resume) and TensorBoard scalars and sample images.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class FitRequest:
     discriminator_filters: int = 64
     losses: LossWeights = LossWeights()
     learning_rate: float = DEFAULT_LEARNING_RATE
+    decay_epochs: int = 0  # a schedule, like epochs: given per invocation, so a resumed run can be annealed
     max_subjects: int | None = None
     resume: bool = False
     seed: int = 0
@@ -104,6 +106,8 @@ def fit(request: FitRequest) -> dict[str, float]:
         # A live bar on a terminal; in a log file, one line per epoch instead of thousands of bar updates.
         live = show and sys.stdout.isatty()
         bar = tf.keras.utils.Progbar(steps, verbose=1 if live else 0, unit_name="step")
+        learning_rate = config.learning_rate * learning_rate_factor(epoch, request.epochs, request.decay_epochs)
+        trainer.set_learning_rate(learning_rate)
         if show:
             print(f"epoch {epoch + 1}/{request.epochs}", flush=True)
         totals: dict[str, float] = {}
@@ -116,7 +120,7 @@ def fit(request: FitRequest) -> dict[str, float]:
         trainer.epoch.assign(epoch + 1)
         manager.save(checkpoint_number=epoch + 1)
         with writer.as_default(step=epoch + 1):
-            for key, value in {**{f"train/{k}": v for k, v in totals.items()},
+            for key, value in {**{f"train/{k}": v for k, v in totals.items()}, "train/learning_rate": learning_rate,
                                **{f"validation/{k}": v for k, v in metrics.items()}}.items():
                 tf.summary.scalar(key, value)
             tf.summary.image("validation/input|generated|target",
@@ -131,6 +135,14 @@ def fit(request: FitRequest) -> dict[str, float]:
                 run.write_best(epoch + 1, metrics)
     writer.flush()
     return best or {}
+
+
+def learning_rate_factor(epoch: int, epochs: int, decay_epochs: int) -> float:
+    """The share of the base learning rate in 0-based `epoch` of `epochs`: 1, then falling linearly over the
+    last `decay_epochs` epochs to 1 / (decay_epochs + 1) in the last one, as pix2pix anneals. A GAN at a
+    constant rate keeps jittering (validation SSIM moves by 0.03 between epochs); the decay lets it settle.
+    """
+    return min(1.0, (epochs - epoch) / (decay_epochs + 1))
 
 
 def _spread(count: int, wanted: int) -> np.ndarray:
@@ -190,6 +202,11 @@ class GanTrainer:
             optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
         optimizer.build(model.trainable_variables)  # create slots now, not inside the tf.function
         return optimizer
+
+    def set_learning_rate(self, rate: float) -> None:
+        """Both optimizers' rate for the coming steps (a variable, so the compiled step sees it)."""
+        self.g_opt.learning_rate = rate
+        self.d_opt.learning_rate = rate
 
     def _average(self, per_example: tf.Tensor) -> tf.Tensor:
         return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch)

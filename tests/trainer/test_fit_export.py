@@ -16,7 +16,7 @@ from lohires_edge.contract import read_contract
 from lohires_edge.slice_geometry import SliceGeometry
 from trainer.cli import main
 from trainer.run_dir import RunDir
-from trainer.training import rebuild_generator
+from trainer.training import DEFAULT_LEARNING_RATE, learning_rate_factor, rebuild_generator
 
 TINY = ["--size", "32", "--base-filters", "4", "--disc-filters", "4", "--batch-size", "4", "--quiet"]
 
@@ -32,7 +32,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = write_pairs(tmp_path_factory.mktemp("fit") / "data", 4)
     out = data.parent / "run"
     # The resize decoder here; tests/conftest.py exports a transposed-convolution one, so both reach ONNX.
-    result = train(data, out, "--epochs", "2", "--upsampling", "resize")
+    result = train(data, out, "--epochs", "2", "--upsampling", "resize", "--decay-epochs", "1")
     assert result.exit_code == 0, result.output
     return out
 
@@ -54,6 +54,16 @@ def test_fit_writes_a_complete_run(run: Path) -> None:
     assert {"train/g_l1", "train/d", "validation/ssim"} <= set(logged.Tags()["tensors"])
     assert [e.step for e in logged.Tensors("validation/ssim")] == [1, 2]
     assert "validation/input|generated|target" in logged.Tags()["tensors"]
+    # --decay-epochs 1 over 2 epochs: the full rate, then half of it.
+    rates = [float(tf.make_ndarray(e.tensor_proto)) for e in logged.Tensors("train/learning_rate")]
+    np.testing.assert_allclose(rates, [DEFAULT_LEARNING_RATE, DEFAULT_LEARNING_RATE / 2], rtol=1e-6)
+
+
+def test_learning_rate_stays_constant_then_falls_linearly_over_the_decay_epochs() -> None:
+    assert [learning_rate_factor(e, 5, 0) for e in range(5)] == [1.0] * 5
+    assert [learning_rate_factor(e, 6, 3) for e in range(6)] == [1.0, 1.0, 1.0, 0.75, 0.5, 0.25]
+    # Resuming epoch 40 of a constant-rate run up to 55 with 15 decay epochs anneals from the first step.
+    assert learning_rate_factor(40, 55, 15) == 15 / 16 and learning_rate_factor(54, 55, 15) == 1 / 16
 
 
 def test_export_writes_the_contract_and_matches_tensorflow(run: Path, tmp_path: Path) -> None:
@@ -87,13 +97,17 @@ def test_resume_continues_from_the_last_checkpoint(run: Path, tmp_path: Path) ->
     assert refused.exit_code == 1 and "--resume" in refused.output and "Traceback" not in refused.output
 
     before = tf.train.load_checkpoint(str(run / "checkpoints" / "ckpt-2"))
-    result = train(Path(config["data"]), run, "--epochs", "3", "--resume")
+    result = train(Path(config["data"]), run, "--epochs", "3", "--resume", "--decay-epochs", "1")
     assert result.exit_code == 0, result.output
     after = tf.train.load_checkpoint(str(run / "checkpoints" / "ckpt-3"))
     assert after.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE") == 3
     # Resuming restored epoch 2's weights, then trained one more epoch on top of them.
     step_key = "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
     assert after.get_tensor(step_key) == before.get_tensor(step_key) + before.get_tensor(step_key) // 2
+    # The schedule is the invocation's: epoch 3 of 3 with one decay epoch runs at half the rate.
+    logged = EventAccumulator(str(run / "logs")).Reload()
+    assert {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in logged.Tensors("train/learning_rate")}[3] \
+        == pytest.approx(DEFAULT_LEARNING_RATE / 2)
 
 
 def test_fit_refuses_bad_data_in_one_line(tmp_path: Path) -> None:

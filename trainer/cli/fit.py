@@ -27,6 +27,9 @@ GENERATORS = ("edge", "seed")
               help="Model grid (slices are mapped to SIZE x SIZE); divisible by 2**depth.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
               help="Adam learning rate [5e-4, measured: docs/training.md].")
+@click.option("--decay-epochs", type=click.IntRange(0), default=0, show_default=True,
+              help="Let the learning rate fall linearly towards zero over the last N epochs up to --epochs; "
+                   "0 = constant. Given again with --resume, it anneals a run trained at a constant rate.")
 @click.option("--l1-weight", type=click.FloatRange(0), default=100.0, show_default=True, help="lambda of L1.")
 @click.option("--ssim-weight", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Weight of an extra (1 - SSIM) term; 0 = off.")
@@ -40,8 +43,8 @@ GENERATORS = ("edge", "seed")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, steps_per_epoch: int | None,
             preset: str, base_filters: int | None, upsampling: str | None, size: int, learning_rate: float | None,
-            l1_weight: float, ssim_weight: float, frequency_weight: float, disc_filters: int | None,
-            max_subjects: int | None, resume: bool, seed: int, quiet: bool) -> None:
+            decay_epochs: int, l1_weight: float, ssim_weight: float, frequency_weight: float,
+            disc_filters: int | None, max_subjects: int | None, resume: bool, seed: int, quiet: bool) -> None:
     """Train on DATA/Low_field -> DATA/High_field pairs of one sequence into the run directory OUT.
 
     With --resume the run's recorded model, mapping and loss settings are used and training continues
@@ -68,8 +71,8 @@ def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, 
         epochs=epochs, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
         discriminator_filters=disc_filters or generator.base_filters,
         losses=LossWeights(l1=l1_weight, ssim=ssim_weight, frequency=frequency_weight),
-        learning_rate=learning_rate or DEFAULT_LEARNING_RATE, max_subjects=max_subjects, resume=resume, seed=seed,
-        progress=not quiet))
+        learning_rate=learning_rate or DEFAULT_LEARNING_RATE, decay_epochs=decay_epochs, max_subjects=max_subjects,
+        resume=resume, seed=seed, progress=not quiet))
     if best:
         click.echo(f"best epoch {best['epoch']}: validation SSIM {best['ssim']:.4f}, L1 {best['l1']:.4f}; "
                    f"run in {out}")
