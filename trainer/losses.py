@@ -16,6 +16,7 @@ class LossWeights:
     l1: float = 100.0  # the pix2pix / LoHiResGAN lambda
     ssim: float = 0.0  # weight of (1 - SSIM); 0 turns the term off
     frequency: float = 0.0  # weight of the L1 distance between log FFT magnitudes; 0 turns it off
+    consistency: float = 0.0  # weight of `unexplained_variance` (output against its own input); 0 turns it off
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -31,9 +32,10 @@ def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Ten
     return _bce(tf.ones_like(real_logits), real_logits) + _bce(tf.zeros_like(fake_logits), fake_logits)
 
 
-def generator_loss(fake_logits: tf.Tensor, generated: tf.Tensor, target: tf.Tensor,
-                   weights: LossWeights) -> dict[str, tf.Tensor]:
-    """Per-example terms and their weighted 'total': adversarial, l1, and ssim / frequency when weighted."""
+def generator_loss(fake_logits: tf.Tensor, generated: tf.Tensor, target: tf.Tensor, weights: LossWeights,
+                   source: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+    """Per-example terms and their weighted 'total': adversarial, l1, and ssim / frequency / consistency
+    (which needs the 64 mT `source`) when weighted."""
     generated = tf.cast(generated, tf.float32)
     terms = {
         "adversarial": _bce(tf.ones_like(fake_logits), fake_logits),
@@ -46,6 +48,11 @@ def generator_loss(fake_logits: tf.Tensor, generated: tf.Tensor, target: tf.Tens
     if weights.frequency:
         terms["frequency"] = frequency_distance(generated, target)
         total += weights.frequency * terms["frequency"]
+    if weights.consistency:
+        if source is None:
+            raise ValueError("the consistency term needs the 64 mT source slices")
+        terms["consistency"] = unexplained_variance(generated, tf.cast(source, tf.float32))
+        total += weights.consistency * terms["consistency"]
     terms["total"] = total
     return terms
 
@@ -55,3 +62,36 @@ def frequency_distance(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     def spectrum(x: tf.Tensor) -> tf.Tensor:
         return tf.math.log1p(tf.abs(tf.signal.fft2d(tf.cast(x[..., 0], tf.complex64))))
     return tf.reduce_mean(tf.abs(spectrum(a) - spectrum(b)), axis=[1, 2])
+
+
+CONSISTENCY_SIGMA_PX = 1.5  # low-pass to about the 64 mT in-plane resolution on the 1 mm model grid
+CONSISTENCY_WINDOW_PX = 9  # the neighbourhood in which the output must follow its input linearly
+
+
+def unexplained_variance(generated: tf.Tensor, source: tf.Tensor) -> tf.Tensor:
+    """Mean local variance of the low-passed output that no linear function of the low-passed input explains,
+    per example: var(out) - cov(out, in)^2 / var(in) in each window.
+
+    A data-consistency term: a contrast change or a steeper edge is linear in each window and costs nothing,
+    and so does denoising (a flat output has no variance); structure the input lacks, a blob in flat white
+    matter, is unexplained. Unlike a correlation, it never asks the output to keep the input's noise.
+    """
+    def low_pass(x: tf.Tensor) -> tf.Tensor:
+        radius = int(3 * CONSISTENCY_SIGMA_PX)
+        taps = tf.exp(-0.5 * (tf.range(-radius, radius + 1, dtype=tf.float32) / CONSISTENCY_SIGMA_PX) ** 2)
+        taps /= tf.reduce_sum(taps)
+        # Mirrored edges: zero padding would darken the borders and make an edge the input does not have.
+        x = tf.pad(x, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="SYMMETRIC")
+        x = tf.nn.conv2d(x, tf.reshape(taps, (-1, 1, 1, 1)), 1, "VALID")
+        return tf.nn.conv2d(x, tf.reshape(taps, (1, -1, 1, 1)), 1, "VALID")
+
+    def local_mean(x: tf.Tensor) -> tf.Tensor:
+        return tf.nn.avg_pool2d(x, CONSISTENCY_WINDOW_PX, 1, "SAME")
+
+    out, src = low_pass(generated), low_pass(source)
+    mean_out, mean_src = local_mean(out), local_mean(src)
+    var_out = local_mean(out * out) - mean_out ** 2
+    var_src = local_mean(src * src) - mean_src ** 2
+    cov = local_mean(out * src) - mean_out * mean_src
+    unexplained = tf.nn.relu(var_out - cov ** 2 / (var_src + 1e-6))
+    return tf.reduce_mean(unexplained, axis=[1, 2, 3])

@@ -216,8 +216,8 @@ class GanTrainer:
             generated = self.generator(low, training=True)
             real_logits = self.discriminator([low, high], training=True)
             fake_logits = self.discriminator([low, generated], training=True)
-            g_terms = {k: self._average(v) for k, v in generator_loss(fake_logits, generated, high,
-                                                                       self.weights).items()}
+            g_terms = {k: self._average(v) for k, v in generator_loss(fake_logits, generated, high, self.weights,
+                                                                       source=low).items()}
             d_loss = self._average(discriminator_loss(real_logits, fake_logits))
             g_scaled = self.g_opt.scale_loss(g_terms["total"]) if self.mixed else g_terms["total"]
             d_scaled = self.d_opt.scale_loss(d_loss) if self.mixed else d_loss

@@ -32,7 +32,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = write_pairs(tmp_path_factory.mktemp("fit") / "data", 4)
     out = data.parent / "run"
     # The resize decoder here; tests/conftest.py exports a transposed-convolution one, so both reach ONNX.
-    result = train(data, out, "--epochs", "2", "--upsampling", "resize", "--decay-epochs", "1")
+    result = train(data, out, "--epochs", "2", "--upsampling", "resize", "--decay-epochs", "1",
+                   "--consistency-weight", "1000")
     assert result.exit_code == 0, result.output
     return out
 
@@ -51,7 +52,8 @@ def test_fit_writes_a_complete_run(run: Path) -> None:
     check = np.load(run / "check_slices.npy")
     assert check.shape[1:] == (32, 32) and check.min() >= -1.0 and check.max() <= 1.0
     logged = EventAccumulator(str(run / "logs"), size_guidance={"images": 0}).Reload()
-    assert {"train/g_l1", "train/d", "validation/ssim"} <= set(logged.Tags()["tensors"])
+    assert {"train/g_l1", "train/g_consistency", "train/d", "validation/ssim"} <= set(logged.Tags()["tensors"])
+    assert config["losses"]["consistency"] == 1000
     assert [e.step for e in logged.Tensors("validation/ssim")] == [1, 2]
     assert "validation/input|generated|target" in logged.Tags()["tensors"]
     # --decay-epochs 1 over 2 epochs: the full rate, then half of it.

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer.losses import LossWeights, discriminator_loss, frequency_distance, generator_loss
+from trainer.losses import (LossWeights, discriminator_loss, frequency_distance, generator_loss,
+                            unexplained_variance)
 from trainer.models import UPSAMPLING, GeneratorConfig, build_discriminator, build_generator
 
 
@@ -114,3 +115,31 @@ def test_losses_follow_the_formula() -> None:
                                rtol=1e-5)
     assert float(tf.reduce_min(extra["ssim"])) > 0 and float(tf.reduce_min(extra["frequency"])) > 0
     assert float(tf.reduce_max(frequency_distance(target, target))) == 0.0
+
+    consistent = generator_loss(tf.zeros((2, 2, 2, 1)), generated, target, LossWeights(consistency=5.0),
+                                source=target)
+    np.testing.assert_allclose(consistent["total"], terms["total"] + 5.0 * consistent["consistency"], rtol=1e-5)
+    with pytest.raises(ValueError, match="64 mT source"):
+        generator_loss(tf.zeros((2, 2, 2, 1)), generated, target, LossWeights(consistency=5.0))
+
+
+def _slice_with_a_disc(value: float) -> np.ndarray:
+    """A 64 x 64 'head': flat white matter at 0.5 with one dark ventricle, plus a bright disc of `value`."""
+    yy, xx = np.mgrid[:64, :64]
+    image = np.full((64, 64), 0.5, np.float32)
+    image[(yy - 20) ** 2 + (xx - 32) ** 2 < 36] = -0.2
+    image[(yy - 44) ** 2 + (xx - 40) ** 2 < 16] += value
+    return image[None, :, :, None]
+
+
+def test_the_consistency_term_lets_contrast_and_denoising_pass_and_charges_invented_structure() -> None:
+    rng = np.random.default_rng(5)
+    clean = _slice_with_a_disc(0.0)
+    source = tf.constant(clean + rng.normal(0, 0.1, clean.shape).astype(np.float32))
+    def cost(generated: np.ndarray) -> float:
+        return float(unexplained_variance(tf.constant(generated), source)[0])
+    invented = cost(_slice_with_a_disc(0.5))  # a bright disc that the input does not have
+    assert cost(source.numpy()) < invented / 100  # the input itself
+    assert cost(2.0 * source.numpy() - 0.3) < invented / 100  # a stronger contrast of it
+    assert cost(clean) < invented / 10  # denoised: no variance left to explain in the flat parts
+    assert invented > 5e-4

@@ -35,6 +35,10 @@ GENERATORS = ("edge", "seed")
               help="Weight of an extra (1 - SSIM) term; 0 = off.")
 @click.option("--frequency-weight", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Weight of an extra FFT-magnitude L1 term; 0 = off.")
+@click.option("--consistency-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Weight of a data-consistency term: the output's local variance, at about the 64 mT "
+                   "resolution, that no linear function of its input explains (structure the input lacks); "
+                   "0 = off.")
 @click.option("--disc-filters", type=click.IntRange(1),
               help="PatchGAN discriminator base filters [the generator's base filters, as pix2pix pairs 64/64].")
 @click.option("--max-subjects", type=click.IntRange(1), help="Use at most N subjects.")
@@ -44,7 +48,8 @@ GENERATORS = ("edge", "seed")
 def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, steps_per_epoch: int | None,
             preset: str, base_filters: int | None, upsampling: str | None, size: int, learning_rate: float | None,
             decay_epochs: int, l1_weight: float, ssim_weight: float, frequency_weight: float,
-            disc_filters: int | None, max_subjects: int | None, resume: bool, seed: int, quiet: bool) -> None:
+            consistency_weight: float, disc_filters: int | None, max_subjects: int | None, resume: bool, seed: int,
+            quiet: bool) -> None:
     """Train on DATA/Low_field -> DATA/High_field pairs of one sequence into the run directory OUT.
 
     With --resume the run's recorded model, mapping and loss settings are used and training continues
@@ -70,7 +75,8 @@ def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, 
         data=data, sequence=sequence, out=out, generator=generator, mapping=MappingParams(size=size),
         epochs=epochs, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
         discriminator_filters=disc_filters or generator.base_filters,
-        losses=LossWeights(l1=l1_weight, ssim=ssim_weight, frequency=frequency_weight),
+        losses=LossWeights(l1=l1_weight, ssim=ssim_weight, frequency=frequency_weight,
+                           consistency=consistency_weight),
         learning_rate=learning_rate or DEFAULT_LEARNING_RATE, decay_epochs=decay_epochs, max_subjects=max_subjects,
         resume=resume, seed=seed, progress=not quiet))
     if best:
