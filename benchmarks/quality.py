@@ -13,9 +13,11 @@ percentile window (trainer.evaluation.to_reference_scale), then lohires_edge.ima
 Without a reference (lohires_edge.fidelity, lohires_edge.image_quality.cnr_gain), each image against its own
 64 mT input: faithfulness R^2 and departing fraction over the whole head, the same over the brain alone
 (the labels' white and grey matter, CSF and lesions, with a fit of its own: the scalp's contrast differs
-between the fields, and a model taught 3 T contrast changes it), and the grey/white CNR gain on the
-simulated tissue labels. On held-out subjects the 3 T reference is scored the same way: how far an image
-that looks exactly like 3 T departs from its 64 mT input. For the held-out subjects and for deliberately
+between the fields, and a model taught 3 T contrast changes it), the grey/white CNR gain on the
+simulated tissue labels, and the lesions' contrast against white matter (image_quality.lesion_contrast:
+a model that fades lesions scores a smaller one than its input and the 3 T reference). On held-out
+subjects the 3 T reference is scored the same way: how far an image that looks exactly like 3 T departs
+from its 64 mT input. For the held-out subjects and for deliberately
 out-of-range inputs: lower SNR, thicker slices, another contrast. Beside the model: the input itself and
 the input smoothed by sigma 1.5 mm (sanity rows: 1.0 / 0 % / 1.0, and about 0.99 / 0.2 % / 1.5), the NLM
 baseline and a total variation denoiser. Without --data, the held-out set is simulated here: 6 subjects,
@@ -41,7 +43,7 @@ from lohires_edge.dataset_layout import LOW_FIELD_DIR
 from lohires_edge.errors import LohiresError
 from lohires_edge.fidelity import fidelity
 from lohires_edge.inference import enhance_slices
-from lohires_edge.image_quality import cnr_gain, image_metrics
+from lohires_edge.image_quality import cnr_gain, image_metrics, lesion_contrast
 from lohires_edge.models import default_model_path
 from trainer.baseline import classical_baseline
 from trainer.evaluation import to_reference_scale
@@ -54,7 +56,9 @@ from benchmarks.inputs import HELDOUT_SEED, int8_model
 from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
 
 METRICS = ("psnr", "ssim", "nrmse")
-NO_REFERENCE = ("r2", "departing", "brain_r2", "brain_departing", "cnr_gain")
+NO_REFERENCE = ("r2", "departing", "brain_r2", "brain_departing", "cnr_gain", "lesion_contrast")
+# Fewer lesion voxels than this (a subject drawn without lesions, or a partial one) give no lesion contrast.
+MIN_LESION_VOXELS = 20
 HELDOUT_SUBJECTS = 6
 OUT_OF_RANGE_SUBJECTS = 2
 INPUT, BASELINE, FP32, INT8 = "64 mT input", "classical baseline (NLM)", "model FP32", "model INT8 Q/DQ"
@@ -172,9 +176,11 @@ def candidates(low: np.ndarray, pixel_mm: tuple[float, float], fp32: OnnxRuntime
 
 def no_reference_scores(case: Case, volumes: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     """NO_REFERENCE metrics of each volume against the case's input (brain scores and CNR gain NaN without
-    labels)."""
+    labels; lesion contrast NaN without MIN_LESION_VOXELS of lesion)."""
     nan = float("nan")
     brain = None if case.labels is None else np.isin(case.labels, BRAIN_LABELS)
+    lesion = None if case.labels is None else case.labels == tissue_label(LESION)
+    has_lesions = lesion is not None and int(lesion.sum()) >= MIN_LESION_VOXELS
     scores = {}
     for name, volume in volumes.items():
         head = fidelity(case.low, volume, case.pixel_mm)
@@ -183,7 +189,9 @@ def no_reference_scores(case: Case, volumes: dict[str, np.ndarray]) -> dict[str,
                 else nan)
         scores[name] = {"r2": head.r2 if head else nan, "departing": head.departing if head else nan,
                         "brain_r2": inside.r2 if inside else nan,
-                        "brain_departing": inside.departing if inside else nan, "cnr_gain": gain}
+                        "brain_departing": inside.departing if inside else nan, "cnr_gain": gain,
+                        "lesion_contrast": lesion_contrast(volume, lesion, case.labels == 1) if has_lesions
+                        else nan}
     return scores
 
 
@@ -198,11 +206,13 @@ def reference_scores(high: np.ndarray, volumes: dict[str, np.ndarray], fp32: Onn
 
 def summarize(per_subject: list[dict[str, dict[str, float]]],
               metrics: tuple[str, ...] = METRICS) -> dict[str, dict[str, float]]:
-    """Mean and sample standard deviation over subjects of every candidate's `metrics`."""
+    """Mean and sample standard deviation over subjects of every candidate's `metrics`, over the subjects
+    that have the metric (a NaN, e.g. lesion contrast of a subject without lesions, is left out; none: NaN)."""
     summary = {}
     for name in per_subject[0]:
-        values = {m: np.array([s[name][m] for s in per_subject]) for m in metrics}
-        summary[name] = {**{m: float(v.mean()) for m, v in values.items()},
+        values = {m: np.array([s[name][m] for s in per_subject], dtype=np.float64) for m in metrics}
+        values = {m: v[~np.isnan(v)] for m, v in values.items()}
+        summary[name] = {**{m: float(v.mean()) if len(v) else float("nan") for m, v in values.items()},
                          **{f"{m}_sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0 for m, v in values.items()}}
     return summary
 
@@ -266,13 +276,14 @@ def main(argv: list[str] | None = None) -> int:
              f"{100 * s['departing']:.2f} ± {100 * s['departing_sd']:.2f}",
              f"{s['brain_r2']:.4f} ± {s['brain_r2_sd']:.4f}",
              f"{100 * s['brain_departing']:.2f} ± {100 * s['brain_departing_sd']:.2f}",
-             f"{s['cnr_gain']:.2f} ± {s['cnr_gain_sd']:.2f}"]
+             f"{s['cnr_gain']:.2f} ± {s['cnr_gain_sd']:.2f}", f"{s['lesion_contrast']:+.2f}"]
             for sequence, r in results.items() for condition, c in r["no_reference"].items()
             for name, s in c["summary"].items()]
-    print("\nWithout a reference, each image against its own 64 mT input (lohires_edge.fidelity; CNR gain on "
-          "the simulated labels; mean ± sd over subjects)\n")
+    print("\nWithout a reference, each image against its own 64 mT input (lohires_edge.fidelity; CNR gain and "
+          "lesion contrast, (lesion - white) / white, on the simulated labels, the latter over the subjects "
+          f"with at least {MIN_LESION_VOXELS} lesion voxels; mean ± sd over subjects)\n")
     print(markdown_table(["sequence", "input", "image", "subjects", "faithfulness R²", "departing (%)",
-                          "brain R²", "brain departing (%)", "grey/white CNR gain"], rows))
+                          "brain R²", "brain departing (%)", "grey/white CNR gain", "lesion contrast"], rows))
     path = write_record("quality", {"int8_target": args.int8_target, "metrics": list(METRICS),
                                     "no_reference_metrics": list(NO_REFERENCE),
                                     "data": str(args.data) if args.data else "simulated, seed 2",

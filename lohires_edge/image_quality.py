@@ -163,6 +163,18 @@ def cnr_gain(source: np.ndarray, output: np.ndarray, white: np.ndarray, grey: np
     return grey_white_cnr(output, white, grey) / grey_white_cnr(source, white, grey)
 
 
+def lesion_contrast(image: np.ndarray, lesion: np.ndarray, white: np.ndarray) -> float:
+    """(mean lesion - mean white matter) / mean white matter: how far lesions stand out from the tissue they
+    sit in. Compared between an output, its input and the 3 T reference, it tells a model that fades
+    pathology (the failure a faithfulness score over the whole brain averages away). NaN if a mask is empty.
+    """
+    img = np.asarray(image, dtype=np.float64)
+    if not lesion.any() or not white.any():
+        return float("nan")
+    background = float(img[white].mean())
+    return _ratio(float(img[lesion].mean()) - background, background)
+
+
 def white_grey_masks(image: np.ndarray, brain: np.ndarray, sequence: str) -> tuple[np.ndarray, np.ndarray]:
     """(white, grey) matter of an image without labels: a 3-class multi-Otsu of its `brain` voxels, the
     classes named by WHITE_GREY_CLASSES[sequence]. `brain` must leave out the scalp: on a T1 its fat is

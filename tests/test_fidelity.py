@@ -11,7 +11,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.transform import resize
 
 from lohires_edge.fidelity import DEPARTURE, VolumeFidelity, departure_map, fidelity, slice_scores
-from lohires_edge.image_quality import cnr_gain, white_grey_masks
+from lohires_edge.image_quality import cnr_gain, lesion_contrast, white_grey_masks
 from trainer.simulate import Geometry, simulate_dataset
 
 # 20 slices of 220 x 220 one-millimetre voxels through the middle of the head.
@@ -164,6 +164,21 @@ def test_cnr_gain_is_one_for_the_input_and_rises_with_smoothing_falls_with_noise
     assert cnr_gain(low, low, white, grey) == pytest.approx(1.0)
     assert 1.3 < cnr_gain(low, smoothed(low), white, grey) < 2.5
     assert cnr_gain(low, noisy, white, grey) < 0.8
+
+
+def test_lesion_contrast_tells_a_faded_lesion_from_a_kept_one(slab):
+    low, labels = slab
+    k = low.shape[2] // 2
+    image, tissue = low[:, :, k], labels[:, :, k]
+    disc = lesion_disc(tissue)
+    white = (tissue == 1) & ~disc
+    lesioned = with_lesion(image, tissue)  # half again the white-matter signal
+    kept = lesion_contrast(lesioned, disc, white)
+    assert kept == pytest.approx(0.5, abs=0.1)
+    assert lesion_contrast(3.0 * lesioned, disc, white) == pytest.approx(kept)  # no unit
+    faded = image + 0.2 * (lesioned - image)
+    assert lesion_contrast(faded, disc, white) < kept / 3
+    assert np.isnan(lesion_contrast(lesioned, np.zeros_like(disc), white))
 
 
 def test_multi_otsu_masks_find_white_and_grey_matter_of_a_t1(slab):

@@ -52,6 +52,16 @@ def test_summary_is_mean_and_sample_sd_per_image(values: list[float]) -> None:
     assert summary["ssim"] == pytest.approx(statistics.fmean(values) / 100)
 
 
+def test_summary_leaves_out_subjects_without_the_metric() -> None:
+    # Lesion contrast is NaN for a subject drawn without lesions: it must not make the mean NaN.
+    nan = float("nan")
+    per_subject = [{"a": {"lesion_contrast": v}} for v in (0.5, nan, 0.7)]
+    summary = summarize(per_subject, ("lesion_contrast",))["a"]
+    assert summary["lesion_contrast"] == pytest.approx(0.6)
+    assert summary["lesion_contrast_sd"] == pytest.approx(0.1414, abs=1e-4)
+    assert np.isnan(summarize([{"a": {"lesion_contrast": nan}}], ("lesion_contrast",))["a"]["lesion_contrast"])
+
+
 def test_markdown_table_has_a_header_rule_and_one_line_per_row() -> None:
     table = markdown_table(["N", "ratio"], [[20, 1.23456], [200, "x"]]).splitlines()
     assert table == ["| N | ratio |", "| --- | --- |", "| 20 | 1.235 |", "| 200 | x |"]
