@@ -17,11 +17,11 @@ between the fields, and a model taught 3 T contrast changes it), the grey/white 
 simulated tissue labels, and the lesions' contrast against white matter (image_quality.lesion_contrast:
 a model that fades lesions scores a smaller one than its input and the 3 T reference). On held-out
 subjects the 3 T reference is scored the same way: how far an image that looks exactly like 3 T departs
-from its 64 mT input. For the held-out subjects and for deliberately
-out-of-range inputs: lower SNR, thicker slices, another contrast. Beside the model: the input itself and
-the input smoothed by sigma 1.5 mm (sanity rows: 1.0 / 0 % / 1.0, and about 0.99 / 0.2 % / 1.5), the NLM
-baseline and a total variation denoiser. Without --data, the held-out set is simulated here: 6 subjects,
-seed 2 (the set the models never saw), with tissue labels.
+from its 64 mT input. For the held-out subjects and for deliberately out-of-range inputs: lower SNR,
+thicker slices, another contrast. Beside the model: the input itself and the input smoothed by sigma
+1.5 mm (sanity rows: 1.0 / 0 % / 1.0, and about 0.99 / 0.2 % / 1.5), the NLM baseline and a total
+variation denoiser. Without --data, the held-out set is simulated here: 6 subjects, seed 2 (the set the
+models never saw), with tissue labels.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Case:
     condition: str
     subject: str
     low: np.ndarray
-    labels: np.ndarray | None  # on the same grid; 1 white matter, 2 grey matter
+    labels: np.ndarray | None  # on the same grid, as trainer.simulate.dataset.tissue_labels encodes them
     pixel_mm: tuple[float, float]
 
 
@@ -142,7 +142,8 @@ def out_of_range_cases(work: Path, sequence: str, subjects: int) -> Iterator[Cas
 
 def with_rician_noise(low: np.ndarray, labels: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
     """`low` with magnitude noise of EXTRA_NOISE x its white-matter signal."""
-    signal = float(np.median(low[labels == 1])) if labels is not None else float(np.percentile(low, 99))
+    signal = (float(np.median(low[labels == tissue_label(WHITE_MATTER)])) if labels is not None
+              else float(np.percentile(low, 99)))
     sigma = EXTRA_NOISE * signal
     return np.hypot(low + rng.normal(0.0, sigma, low.shape), rng.normal(0.0, sigma, low.shape))
 
@@ -178,20 +179,20 @@ def no_reference_scores(case: Case, volumes: dict[str, np.ndarray]) -> dict[str,
     """NO_REFERENCE metrics of each volume against the case's input (brain scores and CNR gain NaN without
     labels; lesion contrast NaN without MIN_LESION_VOXELS of lesion)."""
     nan = float("nan")
-    brain = None if case.labels is None else np.isin(case.labels, BRAIN_LABELS)
-    lesion = None if case.labels is None else case.labels == tissue_label(LESION)
+    labels = case.labels
+    brain = None if labels is None else np.isin(labels, BRAIN_LABELS)
+    white, grey, lesion = ((None, None, None) if labels is None
+                           else (labels == tissue_label(t) for t in (WHITE_MATTER, GREY_MATTER, LESION)))
     has_lesions = lesion is not None and int(lesion.sum()) >= MIN_LESION_VOXELS
     scores = {}
     for name, volume in volumes.items():
         head = fidelity(case.low, volume, case.pixel_mm)
         inside = None if brain is None else fidelity(case.low, volume, case.pixel_mm, region=brain)
-        gain = (cnr_gain(case.low, volume, case.labels == 1, case.labels == 2) if case.labels is not None
-                else nan)
         scores[name] = {"r2": head.r2 if head else nan, "departing": head.departing if head else nan,
                         "brain_r2": inside.r2 if inside else nan,
-                        "brain_departing": inside.departing if inside else nan, "cnr_gain": gain,
-                        "lesion_contrast": lesion_contrast(volume, lesion, case.labels == 1) if has_lesions
-                        else nan}
+                        "brain_departing": inside.departing if inside else nan,
+                        "cnr_gain": cnr_gain(case.low, volume, white, grey) if labels is not None else nan,
+                        "lesion_contrast": lesion_contrast(volume, lesion, white) if has_lesions else nan}
     return scores
 
 
