@@ -37,8 +37,8 @@ GENERATORS = ("edge", "seed")
               help="Weight of an extra FFT-magnitude L1 term; 0 = off.")
 @click.option("--consistency-weight", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Weight of a data-consistency term: the output's local variance, at about the 64 mT "
-                   "resolution, that no linear function of its input explains (structure the input lacks); "
-                   "0 = off.")
+                   "resolution, that no linear function of its input explains, the input's noise aside "
+                   "(structure the input lacks); 0 = off.")
 @click.option("--disc-filters", type=click.IntRange(1),
               help="PatchGAN discriminator base filters [the generator's base filters, as pix2pix pairs 64/64].")
 @click.option("--max-subjects", type=click.IntRange(1), help="Use at most N subjects.")
