@@ -18,7 +18,7 @@ from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
 from lohires_edge.engine_store import file_sha256
 from lohires_edge.errors import LohiresError
-from lohires_edge.quantization import DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, is_qdq, quantize_model
+from lohires_edge.quantization import DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, FLOAT_LAYERS, is_qdq, quantize_model
 from lohires_edge.slice_mapping import SliceImage, to_model_batch
 from lohires_edge.volumes import VolumeError, sample_slices
 from tests.edge.fixed_model import write_fixed_model
@@ -53,7 +53,11 @@ def test_quantize_writes_a_symmetric_per_channel_qdq_model(tiny_model, calib_dir
     producer = {n.output[0]: n for n in dequant}
     convs = [n for n in proto.graph.node if n.op_type in ("Conv", "ConvTranspose")]
     assert len(convs) >= 4
-    for conv in convs:  # one weight scale per output channel (axis 0 for Conv, 1 for ConvTranspose)
+    # The first convolution (reads the image) and the last (writes it) stay in float, with their weights.
+    assert all(conv.input[1] in inits and inits[conv.input[1]].dtype == np.float32 for conv in (convs[0], convs[-1]))
+    assert not any(node.op_type in ("QuantizeLinear", "DequantizeLinear") for node in proto.graph.node
+                   if proto.graph.output[0].name in node.output)
+    for conv in convs[1:-1]:  # one weight scale per output channel (axis 0 for Conv, 1 for ConvTranspose)
         weights = producer[conv.input[1]]
         q_weights, scales = inits[weights.input[0]], inits[weights.input[1]]
         assert q_weights.dtype == np.int8
@@ -64,6 +68,7 @@ def test_quantize_writes_a_symmetric_per_channel_qdq_model(tiny_model, calib_dir
     record = json.loads(contract.extra["quantization"])
     assert record["calibration_slices"] == 12
     assert record["method"] == "percentile" and record["percentile"] == 99.999
+    assert record["float_layers"] == FLOAT_LAYERS
     assert record["source_sha256"] == file_sha256(tiny_model)
 
     # What the command printed and recorded is what INT8 does against FP32 on those same held-out slices.
