@@ -17,10 +17,10 @@ docs/edge-runtime.md has every recipe measured, and the tensorrt target's T1, wh
 
 Why the first and last convolutions stay in floating point: the first one reads the image itself, and
 quantizing its input moved the whole background by about one int8 step (+17 of the shipped T2's 4126 on the
-3 T scale), which cost that model 0.036 SSIM against the 3 T reference, most of it in the air; the last one
-and the residual add after it write the image. Kept in float, they leave T2's drop at 0.006-0.008 (ad-hoc,
-two held-out subjects; the benchmark figures are in docs/edge-runtime.md). They are the two thinnest
-layers (1 channel in or out), so little int8 speed is given up. TensorRT runs them in FP16 or FP32.
+3 T scale), which cost that model 0.038 SSIM against the 3 T reference, most of it in the air; the last one
+and the residual add after it write the image. Kept in float, they leave T2's drop at 0.006 and T1's at
+0.006 (onnxruntime target, six held-out subjects; docs/edge-runtime.md). They are the two thinnest layers
+(1 channel in or out), so little int8 speed is given up. TensorRT runs them in FP16 or FP32.
 """
 
 from __future__ import annotations
