@@ -14,6 +14,13 @@ The residual variant (the edge preset) adds the decoder's output to its input in
 the network learns a correction to the 64 mT image, as SynthSR's low-field model does. It starts as the
 identity (the last layer is zero-initialized), so what it adds must be earned against the 3 T target, and
 structure the input does not have is never its starting point.
+
+A full-resolution level (`full_resolution_filters` > 0) gives the decoder pixels of its own: the first
+stride-2 convolution leaves nothing at the input's resolution, so without it the last doubling must paint
+each output pixel from half-resolution features, and a residual generator can then neither remove the
+input's pixel-scale noise nor keep from adding a 2 x 2 texture of its own. With it, the last doubling makes
+that many channels, a 3x3 convolution of the input (same width) is concatenated, and two 3x3 convolutions
+at full resolution end the network.
 """
 
 from __future__ import annotations
@@ -35,9 +42,11 @@ class GeneratorConfig:
     max_filter_multiplier: int = 8  # filters stop growing at base_filters * this
     residual: bool = False  # output = input + learned correction (see the module docstring)
     upsampling: str = "transpose"  # one of UPSAMPLING (see the module docstring)
+    full_resolution_filters: int = 0  # 0: none (the seed's U-Net); see the module docstring
 
     def __post_init__(self) -> None:
-        if self.base_filters < 1 or self.depth < 1 or self.residual_blocks < 0 or self.upsampling not in UPSAMPLING:
+        if (self.base_filters < 1 or self.depth < 1 or self.residual_blocks < 0 or self.upsampling not in UPSAMPLING
+                or self.full_resolution_filters < 0):
             raise ValueError(f"invalid generator configuration {self}")
 
     def filters(self, level: int) -> int:
@@ -112,15 +121,21 @@ def build_generator(config: GeneratorConfig = SEED_CONFIG,
         x = upsample(config.filters(level), config.upsampling, synchronized=sync)(x)
         x = layers.Concatenate()([x, skip])
 
-    if config.residual:
-        for layer in doubling(1, config.upsampling, name="correction", kernel_initializer="zeros"):
+    # The last layer writes the image: a correction that starts at zero, or the seed's tanh output.
+    last = (dict(name="correction", kernel_initializer="zeros") if config.residual
+            else dict(name="highfield", kernel_initializer=_INIT, activation="tanh"))
+    if config.full_resolution_filters:
+        width = config.full_resolution_filters
+        for layer in doubling(width, config.upsampling, kernel_initializer=_INIT):
             x = layer(x)
-        outputs = layers.Add(name="highfield")([inputs, x])
+        stem = layers.Conv2D(width, 3, padding="same", kernel_initializer=_INIT)(inputs)
+        x = layers.Concatenate()([layers.LeakyReLU(0.2)(x), layers.LeakyReLU(0.2)(stem)])
+        x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 3, padding="same", kernel_initializer=_INIT)(x))
+        x = layers.Conv2D(1, 3, padding="same", **last)(x)
     else:
-        for layer in doubling(1, config.upsampling, name="highfield", kernel_initializer=_INIT,
-                              activation="tanh"):
+        for layer in doubling(1, config.upsampling, **last):
             x = layer(x)
-        outputs = x
+    outputs = layers.Add(name="highfield")([inputs, x]) if config.residual else x
     return tf.keras.Model(inputs=inputs, outputs=outputs, name="lohiresgan_generator")
 
 

@@ -31,9 +31,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     data = write_pairs(tmp_path_factory.mktemp("fit") / "data", 4)
     out = data.parent / "run"
-    # The resize decoder here; tests/conftest.py exports a transposed-convolution one, so both reach ONNX.
-    result = train(data, out, "--epochs", "2", "--upsampling", "resize", "--decay-epochs", "1",
-                   "--consistency-weight", "1000")
+    # The resize decoder and a full-resolution level here; tests/conftest.py exports a transposed-convolution
+    # one without, so both reach ONNX.
+    result = train(data, out, "--epochs", "2", "--upsampling", "resize", "--full-resolution-filters", "2",
+                   "--decay-epochs", "1", "--consistency-weight", "1000")
     assert result.exit_code == 0, result.output
     return out
 
@@ -44,6 +45,7 @@ def test_fit_writes_a_complete_run(run: Path) -> None:
     # The training data's geometry, read from its affine (RAS diagonal, 1.5 mm in-plane): the model's.
     assert config["mapping"]["geometry"] == {"pixel_spacing": [1.5, 1.5], "orientation": [0, -1, 0, -1, 0, 0]}
     assert config["generator"]["base_filters"] == 4 and config["generator"]["upsampling"] == "resize"
+    assert config["generator"]["full_resolution_filters"] == 2
     assert len(config["validation_subjects"]) == 1 and len(config["train_subjects"]) == 3
     assert not set(config["train_subjects"]) & set(config["validation_subjects"])
     best = json.loads((run / "best.json").read_text())

@@ -23,6 +23,9 @@ GENERATORS = ("edge", "seed")
 @click.option("--upsampling", type=click.Choice(("transpose", "resize")),
               help="Override the preset's decoder upsampling: transpose (4x4 stride-2 transposed convolution) or "
                    "resize (nearest-neighbour doubling + 3x3 convolution, no checkerboard texture).")
+@click.option("--full-resolution-filters", type=click.IntRange(0),
+              help="Override the preset's full-resolution level: N channels at the input's resolution before the "
+                   "output (0 = none, the seed's U-Net); lets a residual generator remove pixel-scale noise.")
 @click.option("--size", type=click.IntRange(8), default=256, show_default=True,
               help="Model grid (slices are mapped to SIZE x SIZE); divisible by 2**depth.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
@@ -46,7 +49,8 @@ GENERATORS = ("edge", "seed")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, steps_per_epoch: int | None,
-            preset: str, base_filters: int | None, upsampling: str | None, size: int, learning_rate: float | None,
+            preset: str, base_filters: int | None, upsampling: str | None,
+            full_resolution_filters: int | None, size: int, learning_rate: float | None,
             decay_epochs: int, l1_weight: float, ssim_weight: float, frequency_weight: float,
             consistency_weight: float, disc_filters: int | None, max_subjects: int | None, resume: bool, seed: int,
             quiet: bool) -> None:
@@ -68,6 +72,8 @@ def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, 
         generator = dataclasses.replace(generator, base_filters=base_filters)
     if upsampling:
         generator = dataclasses.replace(generator, upsampling=upsampling)
+    if full_resolution_filters is not None:
+        generator = dataclasses.replace(generator, full_resolution_filters=full_resolution_filters)
     if size % 2 ** generator.depth:
         raise LohiresError(f"--size {size} is not divisible by 2**{generator.depth} (the {preset} generator's "
                            f"depth); use e.g. {2 ** generator.depth * max(1, round(size / 2 ** generator.depth))}")
