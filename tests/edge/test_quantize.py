@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import onnx
 import pytest
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 from benchmarks.loopback.peers import program
 from benchmarks.loopback.synthetic_series import mr_series, write_series
@@ -18,7 +18,8 @@ from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
 from lohires_edge.engine_store import file_sha256
 from lohires_edge.errors import LohiresError
-from lohires_edge.quantization import DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, FLOAT_LAYERS, is_qdq, quantize_model
+from lohires_edge.quantization import (DEFAULT_MAX_SSIM_DROP, DEFAULT_MIN_PSNR, FLOAT_LAYERS, is_qdq,
+                                       layers_kept_in_float, quantize_model)
 from lohires_edge.slice_mapping import SliceImage, to_model_batch
 from lohires_edge.volumes import VolumeError, sample_slices
 from tests.edge.fixed_model import write_fixed_model
@@ -163,3 +164,29 @@ def test_onnxruntime_target_uses_uint8_activations_and_tensorrt_refuses_it(tiny_
     with pytest.raises(LohiresError, match="is not quantized"):
         build_engine(tiny_model, "int8", tmp_path / "engines", holdout, "held-out")
     assert not (tmp_path / "engines").exists()
+
+
+def test_every_convolution_that_reads_the_image_and_the_last_one_stay_in_float(tmp_path):
+    # input -> layout -> encoder conv -> relu -> middle conv, and input -> layout -> full-resolution stem conv;
+    # both joined -> last conv -> residual add with the input -> output.
+    def conv(name, source, channels_in, channels_out):
+        weights = numpy_helper.from_array(np.ones((channels_out, channels_in, 1, 1), np.float32), f"{name}.w")
+        return helper.make_node("Conv", [source, weights.name], [name], name=name), weights
+    nodes, weights = [helper.make_node("Transpose", ["input"], ["nchw"], perm=[0, 3, 1, 2], name="layout")], []
+    for name, source, c_in, c_out in (("encoder", "nchw", 1, 2), ("middle", "relu", 2, 2), ("stem", "nchw", 1, 2),
+                                      ("last", "joined", 4, 1)):
+        if name == "middle":
+            nodes.append(helper.make_node("Relu", ["encoder"], ["relu"], name="relu"))
+        if name == "last":
+            nodes.append(helper.make_node("Concat", ["middle", "stem"], ["joined"], axis=1, name="join"))
+        node, weight = conv(name, source, c_in, c_out)
+        nodes.append(node)
+        weights.append(weight)
+    nodes += [helper.make_node("Add", ["nchw", "last"], ["sum"], name="residual"),
+              helper.make_node("Transpose", ["sum"], ["output"], perm=[0, 2, 3, 1], name="back")]
+    shape = [1, 8, 8, 1]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, shape)], weights)
+    path = tmp_path / "g.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    assert layers_kept_in_float(path) == ["encoder", "stem", "last", "residual", "back"]
