@@ -19,8 +19,8 @@ Why the first and last convolutions stay in floating point: the first one reads 
 full-resolution level, so does the stem beside it: every convolution that reads the image stays), and
 quantizing its input moved the whole background by about one int8 step (+17 of the shipped T2's 4126 on the
 3 T scale), which cost that model 0.038 SSIM against the 3 T reference, most of it in the air; the last one
-and the residual add after it write the image. Kept in float, they leave T2's drop at 0.006 and T1's at
-0.006 (onnxruntime target, six held-out subjects; docs/edge-runtime.md). They are the two thinnest layers
+and the residual add after it write the image. Kept in float, they leave T2's drop at 0.006 and the T1 of the
+time at 0.006 (onnxruntime target, six held-out subjects; docs/edge-runtime.md). They are the two thinnest layers
 (1 channel in or out), so little int8 speed is given up. TensorRT runs them in FP16 or FP32.
 """
 
