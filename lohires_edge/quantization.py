@@ -13,15 +13,15 @@ quantized bins, which leaves it one candidate threshold, so "entropy" gives exac
 make every int8 step coarse. The 99.999th percentile of |x| clips those few values instead. For the shipped
 models (onnxruntime target, benchmarks.quality, six held-out subjects) that took the INT8 SSIM drop against
 the 3 T reference from 0.015 to 0.009 for T2 and from 0.003 to 0.007 for T1, both within issue 15's 0.01;
-docs/edge-runtime.md has every recipe measured, and the tensorrt target's T1, which is still outside it.
+docs/edge-runtime.md has every recipe measured, on both targets.
 
 Why the first and last convolutions stay in floating point: the first one reads the image itself (with a
 full-resolution level, so does the stem beside it: every convolution that reads the image stays), and
-quantizing its input moved the whole background by about one int8 step (+17 of the shipped T2's 4126 on the
+quantizing its input moved the whole background by about one int8 step (+15 of the shipped T2's 4126 on the
 3 T scale), which cost that model 0.038 SSIM against the 3 T reference, most of it in the air; the last one
-and the residual add after it write the image. Kept in float, they leave T2's drop at 0.006 and the T1 of the
-time at 0.006 (onnxruntime target, six held-out subjects; docs/edge-runtime.md). They are the two thinnest layers
-(1 channel in or out), so little int8 speed is given up. TensorRT runs them in FP16 or FP32.
+and the residual add after it write the image. Kept in float, they leave T2's drop at 0.006 and the T1 of
+the time at 0.006 (onnxruntime target, six held-out subjects; docs/edge-runtime.md). They are the thinnest
+layers (1 channel in or out), so little int8 speed is given up. TensorRT runs them in FP16 or FP32.
 """
 
 from __future__ import annotations
