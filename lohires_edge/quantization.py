@@ -10,9 +10,9 @@ the thresholds: INT8 accuracy is known before any Jetson is involved.
 Why percentile: quantize_static runs onnxruntime's entropy calibrator with 128 histogram bins and 128
 quantized bins, which leaves it one candidate threshold, so "entropy" gives exactly the min/max ranges (all
 46 activation ranges of the shipped T2 model matched). Those ranges are set by a few extreme values and
-make every int8 step coarse. The 99.999th percentile of |x| clips those few values instead. For the shipped
-models (onnxruntime target, benchmarks.quality, six held-out subjects) that took the INT8 SSIM drop against
-the 3 T reference from 0.015 to 0.009 for T2 and from 0.003 to 0.007 for T1, both within issue 15's 0.01;
+make every int8 step coarse. The 99.999th percentile of |x| clips those few values instead. For the models
+shipped at the time (onnxruntime target, benchmarks.quality, six held-out subjects) that took the INT8 SSIM
+drop against the 3 T reference from 0.015 to 0.009 for T2 and from 0.003 to 0.007 for T1, within 0.01;
 docs/edge-runtime.md has every recipe measured, on both targets.
 
 Why the first and last convolutions stay in floating point: the first one reads the image itself (with a
@@ -59,6 +59,7 @@ PERCENTILE = 99.999  # onnxruntime's default for the percentile method
 CALIBRATION_BATCH = 1  # onnxruntime's histogram collector cannot merge batches of different sizes
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 CONVOLUTIONS = ("Conv", "ConvTranspose")
+LAYOUT_OPS = ("Transpose", "Reshape", "Identity", "Cast", "Squeeze", "Unsqueeze", "Pad")  # the image stays the image
 
 
 @dataclass(frozen=True)
@@ -178,21 +179,21 @@ FLOAT_LAYERS = "convolutions that read the image; last convolution and what foll
 
 def layers_kept_in_float(model: Path) -> list[str]:
     """Names of the nodes left unquantized (FLOAT_LAYERS): every convolution that reads the image (the encoder's
-    first and, with a full-resolution level, its stem), and the last one with every node downstream of it (the
-    residual add, the output reshape), which write it. A model with fewer than three convolutions has nothing
-    between them and is quantized whole."""
+    first and, with a full-resolution level, that level's stem), and the last one with every node downstream of
+    it (the residual add, the output reshape), which write it. A model with fewer than three convolutions has
+    nothing between them and is quantized whole."""
     graph = load_onnx(model).graph
     nodes = list(graph.node)
     convolutions = [i for i, node in enumerate(nodes) if node.op_type in CONVOLUTIONS]
     if len(convolutions) < 3:
         return []
     kept = []
-    image = {tensor.name for tensor in graph.input}  # the input and what layout ops make of it
+    # The input and what layout ops make of it (initializers may be listed as inputs: not the image).
+    image = {tensor.name for tensor in graph.input} - {tensor.name for tensor in graph.initializer}
     for node in nodes:  # ONNX nodes are topologically sorted
-        if node.op_type in CONVOLUTIONS:
-            if node.input[0] in image:
-                kept.append(node.name)
-        elif image.intersection(node.input):
+        if node.op_type in CONVOLUTIONS and node.input[0] in image:
+            kept.append(node.name)
+        elif node.op_type in LAYOUT_OPS and node.input and node.input[0] in image:
             image.update(node.output)
     last = convolutions[-1]
     written = set(nodes[last].output)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
@@ -13,6 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
+from lohires_edge.quantization import layers_kept_in_float
 from lohires_edge.slice_geometry import SliceGeometry
 from trainer.cli import main
 from trainer.run_dir import RunDir
@@ -75,6 +77,10 @@ def test_export_writes_the_contract_and_matches_tensorflow(run: Path, tmp_path: 
     result = CliRunner().invoke(main, ["export", str(run), "--onnx", str(onnx_path)])
     assert result.exit_code == 0, result.output
     assert "max |ONNX - TensorFlow|" in result.output
+    # The full-resolution level's stem reads the image beside the encoder: INT8 keeps both in float.
+    convolutions = {node.name for node in onnx.load(str(onnx_path)).graph.node if node.op_type == "Conv"}
+    kept = [name for name in layers_kept_in_float(onnx_path) if name in convolutions]
+    assert len(kept) == 3  # the encoder's first, the stem, the last
     contract = read_contract(onnx_path)
     assert contract.sequence == "T1" and contract.input_size == 32 and contract.layout == "NCHW"
     assert contract.mapping.geometry == SliceGeometry((1.5, 1.5), (0, -1, 0, -1, 0, 0))
