@@ -67,14 +67,23 @@ def test_residual_generator_starts_as_the_identity_and_learns_a_correction(upsam
                                                 full_resolution_filters=full_resolution_filters))
     x = np.random.default_rng(0).uniform(-1, 1, (2, 24, 24, 1)).astype(np.float32)
     np.testing.assert_array_equal(generator(x, training=False).numpy(), x)  # nothing added before training
-    target = tf.constant(np.clip(x * 1.5, -1, 1))
-    optimizer = tf.keras.optimizers.Adam(1e-2)
-    for _ in range(5):
+    _train_l1(generator, x, np.clip(x * 1.5, -1, 1), learning_rate=1e-2, steps=5)
+    assert not np.array_equal(generator(x, training=False).numpy(), x)
+
+
+def _train_l1(generator: tf.keras.Model, inputs: np.ndarray, target: np.ndarray, learning_rate: float,
+              steps: int) -> None:
+    """`steps` Adam steps of the generator on the L1 distance from `inputs` to `target`."""
+    optimizer = tf.keras.optimizers.Adam(learning_rate)
+
+    @tf.function
+    def step() -> None:
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.abs(generator(x, training=True) - target))
+            loss = tf.reduce_mean(tf.abs(generator(inputs, training=True) - target))
         optimizer.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables),
                                       generator.trainable_variables))
-    assert not np.array_equal(generator(x, training=False).numpy(), x)
+    for _ in range(steps):
+        step()
 
 
 def test_resize_upsampling_paints_no_checkerboard_on_a_flat_image() -> None:
@@ -103,16 +112,7 @@ def test_a_full_resolution_level_lets_a_residual_generator_remove_pixel_noise() 
                                                     full_resolution_filters=full_resolution_filters))
         clean = np.full((4, 32, 32, 1), 0.2, np.float32)
         noisy = clean + np.random.default_rng(3).normal(0, 0.1, clean.shape).astype(np.float32)
-        optimizer = tf.keras.optimizers.Adam(3e-3)
-
-        @tf.function
-        def step() -> None:
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.abs(generator(noisy, training=True) - clean))
-            optimizer.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables),
-                                          generator.trainable_variables))
-        for _ in range(150):
-            step()
+        _train_l1(generator, noisy, clean, learning_rate=3e-3, steps=150)
         fresh = clean + np.random.default_rng(4).normal(0, 0.1, clean.shape).astype(np.float32)
         return float(np.std(generator(fresh, training=False).numpy()[:, 4:-4, 4:-4] - 0.2))
 
