@@ -125,7 +125,10 @@ def read_case(condition: str, subject: str, low_path: Path, data: Path) -> Case:
 
 
 def out_of_range_cases(work: Path, sequence: str, subjects: int) -> Iterator[Case]:
-    """The held-out subjects made harder than anything the model trained on, one condition at a time."""
+    """The held-out subjects made harder than anything the model trained on, one condition at a time;
+    none (and nothing simulated) for `subjects` 0."""
+    if subjects < 1:
+        return
     other = OTHER_SEQUENCE[sequence]
     heldout = labelled_data(work / "heldout-labelled", subjects, (sequence, other))
     for index, pair in enumerate(find_pairs(heldout, sequence)[:subjects]):
@@ -256,11 +259,13 @@ def main(argv: list[str] | None = None) -> int:
                         "Labels/) [simulate 6 subjects, seed 2, with labels, under --work]")
     parser.add_argument("--max-subjects", type=int, help="score only the first N held-out subjects")
     parser.add_argument("--out-of-range-subjects", type=int, default=OUT_OF_RANGE_SUBJECTS,
-                        help="subjects per out-of-range condition (simulated, seed 2) [%(default)s]")
+                        help="subjects per out-of-range condition (simulated, seed 2; 0: none) [%(default)s]")
     parser.add_argument("--int8-target", default="onnxruntime", choices=("onnxruntime", "tensorrt"))
     parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="INT8 models, simulated data")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
     args = parser.parse_args(argv)
+    if args.out_of_range_subjects < 0:
+        parser.error("--out-of-range-subjects must be 0 or more")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     models = args.model or shipped_models()

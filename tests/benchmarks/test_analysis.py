@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from benchmarks.flip_disagreement import suggested_threshold, texture_correlation, white_matter_texture
 from benchmarks.linear_fit import fit_line
 from benchmarks.matmul_peak import matmul_flops
-from benchmarks.quality import summarize
+from benchmarks.quality import out_of_range_cases, summarize
 from benchmarks.report import markdown_table, write_record
 from benchmarks.round_trip import peak_rss_mib
 
@@ -60,6 +60,11 @@ def test_summary_leaves_out_subjects_without_the_metric() -> None:
     assert summary["lesion_contrast"] == pytest.approx(0.6)
     assert summary["lesion_contrast_sd"] == pytest.approx(0.1414, abs=1e-4)
     assert np.isnan(summarize([{"a": {"lesion_contrast": nan}}], ("lesion_contrast",))["a"]["lesion_contrast"])
+
+
+def test_no_out_of_range_subjects_means_no_cases_and_nothing_simulated(tmp_path) -> None:
+    assert list(out_of_range_cases(tmp_path, "T1", 0)) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_markdown_table_has_a_header_rule_and_one_line_per_row() -> None:
