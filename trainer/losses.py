@@ -79,7 +79,8 @@ def unexplained_variance(generated: tf.Tensor, source: tf.Tensor) -> tf.Tensor:
     out of its variance (errors in variables): regressed on a noisy input, a denoised output would look
     unexplained, and the term would pay the generator to pass the noise through. `noise` is the variance of
     the input's flattest windows inside the head; var(in) - noise is kept at least that large, so that a
-    window of noise alone cannot explain anything.
+    window of noise alone cannot explain anything. It charges only what the output adds: structure the output
+    takes away (a faded lesion) leaves it flat, with nothing to explain.
     """
     radius = int(3 * CONSISTENCY_SIGMA_PX)
     gaussian = tf.exp(-0.5 * (tf.range(-radius, radius + 1, dtype=tf.float32) / CONSISTENCY_SIGMA_PX) ** 2)
