@@ -9,6 +9,10 @@ requires it; version 1 models, trained before, have none and are still read (the
 stretches the field of view onto the grid, as they were trained). A contract is written as version 2 when
 it has geometry and as version 1 otherwise, so a lohires-edge that predates the geometry refuses a
 version 2 model instead of silently serving it without its geometry.
+
+The normalization's method is "percentile" for a model whose window fills the model's range (headroom 1,
+every model before 2026-11-30) and "percentile_headroom", with its `headroom`, otherwise: a lohires-edge
+that predates the headroom then refuses the model instead of clipping what it was trained to see.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ LAYOUTS = ("NHWC", "NCHW")
 _REQUIRED = ("contract_version", "sequence", "input_size", "layout", "channels", "normalization",
              "model_name", "model_version")
 _GEOMETRY = ("pixel_spacing_mm", "plane", "orientation_lps")
+PERCENTILE_NORMALIZATION, HEADROOM_NORMALIZATION = "percentile", "percentile_headroom"
+NORMALIZATIONS = (PERCENTILE_NORMALIZATION, HEADROOM_NORMALIZATION)
 
 
 class ContractError(LohiresError):
@@ -82,12 +88,7 @@ class ModelContract:
             f"{PREFIX}input_size": str(self.mapping.size),
             f"{PREFIX}layout": self.layout,
             f"{PREFIX}channels": str(self.channels),
-            f"{PREFIX}normalization": json.dumps({
-                "method": "percentile",
-                "low_percentile": self.mapping.low_percentile,
-                "high_percentile": self.mapping.high_percentile,
-                "range": [-1.0, 1.0],
-            }, sort_keys=True),
+            f"{PREFIX}normalization": json.dumps(_normalization(self.mapping), sort_keys=True),
             f"{PREFIX}model_name": self.model_name,
             f"{PREFIX}model_version": self.model_version,
             f"{PREFIX}training_data": self.training_data,
@@ -114,11 +115,14 @@ class ModelContract:
                                 "model")
         try:
             norm = json.loads(ours["normalization"])
-            if norm.get("method") != "percentile":
-                raise ValueError(f"normalization method {norm.get('method')!r} is not 'percentile'")
+            if norm.get("method") not in NORMALIZATIONS:
+                raise ValueError(f"normalization method {norm.get('method')!r} is not one of "
+                                 f"{', '.join(map(repr, NORMALIZATIONS))}")
+            headroom = float(norm["headroom"]) if norm["method"] == HEADROOM_NORMALIZATION else 1.0
             geometry = _geometry(ours) if version == CONTRACT_VERSION else None
             mapping = MappingParams(size=int(ours["input_size"]), low_percentile=float(norm["low_percentile"]),
-                                    high_percentile=float(norm["high_percentile"]), geometry=geometry)
+                                    high_percentile=float(norm["high_percentile"]), geometry=geometry,
+                                    headroom=headroom)
             channels = int(ours["channels"])
         except (ValueError, KeyError, TypeError, LohiresError) as exc:
             raise ContractError(f"{source} has a malformed lohires model contract: {exc}") from None
@@ -127,6 +131,15 @@ class ModelContract:
                    model_version=ours["model_version"], layout=ours["layout"], channels=channels,
                    training_data=ours.get("training_data", ""),
                    extra={k: v for k, v in ours.items() if k not in known})
+
+
+def _normalization(mapping: MappingParams) -> dict:
+    """The normalization key: the percentile window, and where its ends land in the model's range."""
+    norm = {"method": PERCENTILE_NORMALIZATION, "low_percentile": mapping.low_percentile,
+            "high_percentile": mapping.high_percentile, "range": [-1.0, -1.0 + 2.0 / mapping.headroom]}
+    if mapping.headroom != 1.0:
+        norm.update(method=HEADROOM_NORMALIZATION, headroom=mapping.headroom)
+    return norm
 
 
 def _geometry(ours: Mapping[str, str]) -> SliceGeometry:

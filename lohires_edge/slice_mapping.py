@@ -14,6 +14,8 @@ Forward: geometry first, then intensity.
    a squeezed image.
 4. Percentile window (robust to the hot pixels that ruin min/max scaling) -> [-1, 1]. The window is the
    slice's own unless the caller gives one (`enhance` gives its volume's, so a series has one scale).
+   With a headroom h > 1 the window fills only 1/h of the model's range, so intensities above its high
+   percentile (a FLAIR's lesions are its brightest 0.02 %) reach the model instead of being clipped flat.
 Inverse: blend the tiles -> undo the window -> either resample back onto the slice's own grid
 (grid="source") or keep the model's pixel spacing over the slice's field of view (grid="model", for a
 derived DICOM series) -> undo the turn/flip -> the original dtype, rounded and clipped to its range.
@@ -51,10 +53,15 @@ class MappingParams:
     low_percentile: float = 0.5
     high_percentile: float = 99.5
     geometry: SliceGeometry | None = None
+    # The model's [-1, 1] spans headroom x (high - low) above low: 1 clips at the high percentile (every
+    # model before 2026-11-30); 2 maps it to 0 and keeps intensities up to twice the window unclipped.
+    headroom: float = 1.0
 
     def __post_init__(self) -> None:
         if self.size < 1:
             raise ValueError(f"model size must be positive, got {self.size}")
+        if not self.headroom >= 1.0:
+            raise ValueError(f"headroom must be at least 1, got {self.headroom}")
         if not 0.0 <= self.low_percentile < self.high_percentile <= 100.0:
             raise ValueError(
                 f"percentiles must satisfy 0 <= low < high <= 100, got {self.low_percentile}, "
@@ -65,7 +72,7 @@ class MappingParams:
         geometry = None if self.geometry is None else {"pixel_spacing": list(self.geometry.pixel_spacing),
                                                        "orientation": list(self.geometry.orientation)}
         return {"size": self.size, "low_percentile": self.low_percentile,
-                "high_percentile": self.high_percentile, "geometry": geometry}
+                "high_percentile": self.high_percentile, "headroom": self.headroom, "geometry": geometry}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> MappingParams:
@@ -104,7 +111,7 @@ class SliceState:
     shape: tuple[int, int]  # the slice's own matrix
     dtype: np.dtype
     low: float  # intensity mapped to MODEL_LOW
-    high: float  # intensity mapped to MODEL_HIGH; always > low
+    high: float  # intensity mapped to MODEL_HIGH (the window's high end, raised by the headroom); > low
     ornt: np.ndarray = field(repr=False)  # slice axes -> model axes (nibabel orientation, 2 x 2)
     step: tuple[float, float]  # model pixel size in slice pixels, per model-oriented axis
     tiles: TileLayout  # of the field of view at the model's pixel size, model-oriented
@@ -142,6 +149,7 @@ def to_model(slice_: AnySlice, params: MappingParams,
     low, high = window if window is not None else intensity_window(array, params)
     if not high > low:
         raise ValueError(f"intensity window must have high > low, got ({low}, {high})")
+    high = low + params.headroom * (high - low)
 
     ornt, step = _placement(array.shape, image.geometry, params)
     values = np.nan_to_num(array.astype(np.float64), nan=low, posinf=high, neginf=low)

@@ -28,6 +28,10 @@ GENERATORS = ("edge", "seed")
                    "output (0 = none, the seed's U-Net); lets a residual generator remove pixel-scale noise.")
 @click.option("--size", type=click.IntRange(8), default=256, show_default=True,
               help="Model grid (slices are mapped to SIZE x SIZE); divisible by 2**depth.")
+@click.option("--headroom", type=click.FloatRange(1.0), default=1.0, show_default=True,
+              help="The intensity window (0.5-99.5 percentiles) fills 1/H of the model's range, so brighter "
+                   "voxels are not clipped: 2 for FLAIR, whose lesions are its brightest voxels. 1 = clip at "
+                   "the window.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
               help="Adam learning rate [5e-4, measured: docs/training.md].")
 @click.option("--decay-epochs", type=click.IntRange(0), default=0, show_default=True,
@@ -50,7 +54,7 @@ GENERATORS = ("edge", "seed")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, steps_per_epoch: int | None,
             preset: str, base_filters: int | None, upsampling: str | None,
-            full_resolution_filters: int | None, size: int, learning_rate: float | None,
+            full_resolution_filters: int | None, size: int, headroom: float, learning_rate: float | None,
             decay_epochs: int, l1_weight: float, ssim_weight: float, frequency_weight: float,
             consistency_weight: float, disc_filters: int | None, max_subjects: int | None, resume: bool, seed: int,
             quiet: bool) -> None:
@@ -78,7 +82,7 @@ def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, 
         raise LohiresError(f"--size {size} is not divisible by 2**{generator.depth} (the {preset} generator's "
                            f"depth); use e.g. {2 ** generator.depth * max(1, round(size / 2 ** generator.depth))}")
     best = fit(FitRequest(
-        data=data, sequence=sequence, out=out, generator=generator, mapping=MappingParams(size=size),
+        data=data, sequence=sequence, out=out, generator=generator, mapping=MappingParams(size=size, headroom=headroom),
         epochs=epochs, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
         discriminator_filters=disc_filters or generator.base_filters,
         losses=LossWeights(l1=l1_weight, ssim=ssim_weight, frequency=frequency_weight,
