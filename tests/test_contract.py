@@ -18,6 +18,18 @@ def test_metadata_round_trip_keeps_every_field():
     assert ModelContract.from_metadata(props) == contract
 
 
+def test_headroom_is_recorded_under_a_method_older_readers_refuse():
+    contract = ModelContract(sequence="FLAIR", mapping=MappingParams(size=64, headroom=2.0),
+                             model_name="lohiresgan", model_version="1.2")
+    props = contract.to_metadata()
+    norm = json.loads(props["lohires.normalization"])
+    assert norm["method"] == "percentile_headroom" and norm["headroom"] == 2.0 and norm["range"] == [-1.0, 0.0]
+    assert ModelContract.from_metadata(props) == contract
+    # Without headroom the key is what every model before it carries, so older readers still read them.
+    assert json.loads(tiny_contract().to_metadata()["lohires.normalization"]) == {
+        "method": "percentile", "low_percentile": 0.5, "high_percentile": 99.5, "range": [-1.0, 1.0]}
+
+
 def test_missing_keys_are_named():
     props = tiny_contract().to_metadata()
     del props["lohires.sequence"], props["lohires.layout"]
@@ -30,6 +42,10 @@ def test_missing_keys_are_named():
     ("lohires.layout", "HWC", "unknown layout"),
     ("lohires.input_size", "big", "malformed"),
     ("lohires.normalization", "{not json", "malformed"),
+    ("lohires.normalization", json.dumps({"method": "zscore", "low_percentile": 1, "high_percentile": 99}),
+     "'zscore' is not one of"),
+    ("lohires.normalization", json.dumps({"method": "percentile_headroom", "low_percentile": 1,
+                                          "high_percentile": 99}), "malformed.*headroom"),
     ("lohires.contract_version", "9", "contract version 9"),
     ("lohires.contract_version", "2", "no lohires.pixel_spacing_mm, lohires.plane, lohires.orientation_lps"),
 ])

@@ -67,6 +67,23 @@ def test_one_hot_pixel_does_not_flatten_the_image():
     assert mapped.std() > 0.3
 
 
+def test_headroom_keeps_voxels_above_the_window_unclipped():
+    """A lesion brighter than the 99.5th percentile (every lesion voxel of a simulated 64 mT FLAIR) is
+    clipped flat without headroom and reaches the model, and comes back, with it."""
+    rng = np.random.default_rng(2)
+    slice_ = rng.uniform(100, 200, (64, 64))
+    slice_[30:33, 30:33] = 280.0  # 9 of 4096 voxels: above the 99.5th percentile (about 200)
+    clipped, state = to_model(slice_, PARAMS)
+    assert clipped[0, 30:33, 30:33].max() == 1.0 and from_model(clipped, state)[31, 31] < 201
+    params = MappingParams(size=64, headroom=2.0)
+    mapped, state = to_model(slice_, params)
+    low, high = intensity_window(slice_, params)
+    assert mapped[0, 30:33, 30:33].max() < 1.0
+    assert (state.low, state.high) == (low, low + 2 * (high - low))  # the window's top lands mid-range
+    above_low = slice_ >= low
+    np.testing.assert_allclose(from_model(mapped, state)[above_low], slice_[above_low], rtol=1e-5)
+
+
 def test_output_is_clipped_to_the_dtype_range():
     slice_ = np.array([[0, 100], [200, 255]], np.uint8)
     _, state = to_model(slice_, MappingParams(size=2, low_percentile=0, high_percentile=100))
@@ -102,6 +119,8 @@ def test_bad_input_is_refused_clearly():
         to_model(np.zeros((0, 3)), PARAMS)
     with pytest.raises(ValueError, match="percentiles"):
         MappingParams(low_percentile=50, high_percentile=50)
+    with pytest.raises(ValueError, match="headroom"):
+        MappingParams(headroom=0.5)
     _, state = to_model(np.zeros((4, 4)), PARAMS)
     with pytest.raises(ValueError, match="does not hold 1 square 64x64"):
         from_model(np.zeros((64, 32)), state)

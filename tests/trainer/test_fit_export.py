@@ -33,17 +33,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     data = write_pairs(tmp_path_factory.mktemp("fit") / "data", 4)
     out = data.parent / "run"
-    # The resize decoder and a full-resolution level here; tests/conftest.py exports a transposed-convolution
-    # one without, so both reach ONNX.
+    # The resize decoder, a full-resolution level and an intensity headroom here; tests/conftest.py exports a
+    # transposed-convolution one without, so both reach ONNX.
     result = train(data, out, "--epochs", "2", "--upsampling", "resize", "--full-resolution-filters", "2",
-                   "--decay-epochs", "1", "--consistency-weight", "1000")
+                   "--decay-epochs", "1", "--consistency-weight", "1000", "--headroom", "2")
     assert result.exit_code == 0, result.output
     return out
 
 
 def test_fit_writes_a_complete_run(run: Path) -> None:
     config = json.loads((run / "run.json").read_text())
-    assert config["sequence"] == "T1" and config["mapping"]["size"] == 32
+    assert config["sequence"] == "T1" and config["mapping"]["size"] == 32 and config["mapping"]["headroom"] == 2
     # The training data's geometry, read from its affine (RAS diagonal, 1.5 mm in-plane): the model's.
     assert config["mapping"]["geometry"] == {"pixel_spacing": [1.5, 1.5], "orientation": [0, -1, 0, -1, 0, 0]}
     assert config["generator"]["base_filters"] == 4 and config["generator"]["upsampling"] == "resize"
@@ -83,6 +83,7 @@ def test_export_writes_the_contract_and_matches_tensorflow(run: Path, tmp_path: 
     assert len(kept) == 3  # the encoder's first, the stem, the last
     contract = read_contract(onnx_path)
     assert contract.sequence == "T1" and contract.input_size == 32 and contract.layout == "NCHW"
+    assert contract.mapping.headroom == 2  # what the slices were mapped with in training, so serving does too
     assert contract.mapping.geometry == SliceGeometry((1.5, 1.5), (0, -1, 0, -1, 0, 0))
     assert contract.to_metadata()["lohires.plane"] == "axial"
     assert "3 training / 1 validation subjects" in contract.training_data
