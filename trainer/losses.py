@@ -67,6 +67,7 @@ def frequency_distance(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
 CONSISTENCY_SIGMA_PX = 1.5  # low-pass to about the 64 mT in-plane resolution on the 1 mm model grid
 CONSISTENCY_WINDOW_PX = 9  # the neighbourhood in which the output must follow its input linearly
 HEAD_LEVEL = -0.5  # windows whose mean source lies above this, in model space [-1, 1], are inside the head
+# (a quarter up the intensity window; half-way with fit --headroom 2, which still takes in the brain)
 NOISE_FLOOR_PERCENTILE = 10  # of the source's local variances inside the head: its flattest windows, noise alone
 
 
