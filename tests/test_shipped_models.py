@@ -18,9 +18,7 @@ from lohires_edge.models import MODELS_DIR, default_model_path
 from trainer.simulate import HIGH_FIELD_DIR, LOW_FIELD_DIR, subject_id
 
 MAX_BYTES = 30 * 1024 ** 2
-# Retrained on the real-anatomy simulator so far: T1 and T2. The FLAIR model trained on the old procedural
-# phantom was withdrawn (it made held-out images worse); it comes back when retrained.
-SHIPPED_SEQUENCES = ("T1", "T2")
+SHIPPED_SEQUENCES = ("T1", "T2", "FLAIR")
 SHIPPED = [default_model_path(sequence) for sequence in SHIPPED_SEQUENCES]
 
 
