@@ -58,10 +58,21 @@ def _fidelity_line(fidelity: VolumeFidelity) -> str:
 def _check_fidelity(fidelity: VolumeFidelity, threshold: float, output: Path) -> None:
     low = fidelity.below(threshold)
     if low:
-        numbers = ", ".join(str(i + 1) for i in low)
+        numbers = slice_ranges([i + 1 for i in low])
         raise LohiresError(f"fidelity below {threshold} in slice(s) {numbers} of {len(fidelity.scores)} "
                            f"(lowest {fidelity.minimum:.3f}): the output departs from its input there; it "
                            f"was written to {output} for inspection")
+
+
+def slice_ranges(numbers: list[int]) -> str:
+    """Ascending slice numbers as runs, "1-165, 173, 174": a volume whose every slice is low stays one line."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return ", ".join(str(a) if a == b else f"{a}, {b}" if b == a + 1 else f"{a}-{b}" for a, b in runs)
 
 
 class _ProgressBar:

@@ -15,6 +15,7 @@ import pytest
 from benchmarks.loopback.peers import program
 from benchmarks.loopback.synthetic_series import PATIENT_ID, PATIENT_NAME, mr_series, write_series
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from lohires_edge.cli.enhance import slice_ranges
 from lohires_edge.dicom.geometry import read_placed_slice
 from lohires_edge.enhancement import enhance_path
 from lohires_edge.inference import enhance_slices
@@ -73,8 +74,14 @@ def test_fidelity_is_reported_and_min_fidelity_names_the_slices_below_it(tiny_mo
     failed = edge("enhance", source, "-o", out, "--model", tiny_model, "--min-fidelity", "1.0")
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     last_line = failed.stderr.strip().splitlines()[-1]
-    assert "Error: fidelity below 1.0 in slice(s) 2, 3, 4, 5, 6 of 6" in last_line
+    assert "Error: fidelity below 1.0 in slice(s) 2-6 of 6" in last_line
     assert out.is_file()  # written all the same, for inspection
+
+
+def test_low_slices_are_named_as_runs():
+    assert slice_ranges([2, 3, 4, 5, 6]) == "2-6"
+    assert slice_ranges([1, 2, 3, 7, 9, 10, 12]) == "1-3, 7, 9, 10, 12"
+    assert slice_ranges([5]) == "5"
 
 
 def test_min_fidelity_outside_0_to_1_is_a_usage_error(tiny_model, tmp_path):
