@@ -11,7 +11,7 @@ it has geometry and as version 1 otherwise, so a lohires-edge that predates the 
 version 2 model instead of silently serving it without its geometry.
 
 The normalization's method is "percentile" for a model whose window fills the model's range (headroom 1,
-every model before 2026-11-30) and "percentile_headroom", with its `headroom`, otherwise: a lohires-edge
+every model trained without `fit --headroom`) and "percentile_headroom", with its `headroom`, otherwise: a lohires-edge
 that predates the headroom then refuses the model instead of clipping what it was trained to see.
 """
 
@@ -118,6 +118,8 @@ class ModelContract:
             if norm.get("method") not in NORMALIZATIONS:
                 raise ValueError(f"normalization method {norm.get('method')!r} is not one of "
                                  f"{', '.join(map(repr, NORMALIZATIONS))}")
+            if norm["method"] == PERCENTILE_NORMALIZATION and "headroom" in norm:
+                raise ValueError(f"a headroom belongs to method {HEADROOM_NORMALIZATION!r}, not 'percentile'")
             headroom = float(norm["headroom"]) if norm["method"] == HEADROOM_NORMALIZATION else 1.0
             geometry = _geometry(ours) if version == CONTRACT_VERSION else None
             mapping = MappingParams(size=int(ours["input_size"]), low_percentile=float(norm["low_percentile"]),

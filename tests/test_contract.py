@@ -46,6 +46,8 @@ def test_missing_keys_are_named():
      "'zscore' is not one of"),
     ("lohires.normalization", json.dumps({"method": "percentile_headroom", "low_percentile": 1,
                                           "high_percentile": 99}), "malformed.*headroom"),
+    ("lohires.normalization", json.dumps({"method": "percentile", "low_percentile": 1, "high_percentile": 99,
+                                          "headroom": 2}), "headroom belongs to method 'percentile_headroom'"),
     ("lohires.contract_version", "9", "contract version 9"),
     ("lohires.contract_version", "2", "no lohires.pixel_spacing_mm, lohires.plane, lohires.orientation_lps"),
 ])

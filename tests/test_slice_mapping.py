@@ -68,20 +68,31 @@ def test_one_hot_pixel_does_not_flatten_the_image():
 
 
 def test_headroom_keeps_voxels_above_the_window_unclipped():
-    """A lesion brighter than the 99.5th percentile (every lesion voxel of a simulated 64 mT FLAIR) is
-    clipped flat without headroom and reaches the model, and comes back, with it."""
+    """A lesion brighter than the 99.5th percentile (almost every lesion voxel of a simulated 64 mT FLAIR)
+    is clipped to the window's top without headroom; with headroom 2 it reaches the model, and comes back,
+    up to twice the window, and is clipped beyond."""
     rng = np.random.default_rng(2)
     slice_ = rng.uniform(100, 200, (64, 64))
     slice_[30:33, 30:33] = 280.0  # 9 of 4096 voxels: above the 99.5th percentile (about 200)
+    slice_[10, 10] = 1000.0  # beyond twice the window: clipped even with headroom
     clipped, state = to_model(slice_, PARAMS)
     assert clipped[0, 30:33, 30:33].max() == 1.0 and from_model(clipped, state)[31, 31] < 201
     params = MappingParams(size=64, headroom=2.0)
     mapped, state = to_model(slice_, params)
     low, high = intensity_window(slice_, params)
-    assert mapped[0, 30:33, 30:33].max() < 1.0
-    assert (state.low, state.high) == (low, low + 2 * (high - low))  # the window's top lands mid-range
-    above_low = slice_ >= low
-    np.testing.assert_allclose(from_model(mapped, state)[above_low], slice_[above_low], rtol=1e-5)
+    # Linear in the window, its top at 0: 280 lands at (280 - low) / (high - low) - 1.
+    np.testing.assert_allclose(mapped[0, 31, 31], (280.0 - low) / (high - low) - 1.0, rtol=1e-5)
+    assert mapped[0, 10, 10] == 1.0
+    inside = (slice_ >= low) & (slice_ <= low + 2 * (high - low))
+    np.testing.assert_allclose(from_model(mapped, state)[inside], slice_[inside], rtol=1e-5)
+
+
+def test_a_run_without_headroom_records_none_and_an_old_record_loads():
+    """run.json keeps the key out at headroom 1, so a run written now still loads in an older checkout."""
+    assert "headroom" not in PARAMS.to_dict()
+    assert MappingParams.from_dict(PARAMS.to_dict()) == PARAMS
+    with_headroom = MappingParams(size=64, headroom=2.0)
+    assert MappingParams.from_dict(with_headroom.to_dict()) == with_headroom
 
 
 def test_output_is_clipped_to_the_dtype_range():
@@ -119,8 +130,9 @@ def test_bad_input_is_refused_clearly():
         to_model(np.zeros((0, 3)), PARAMS)
     with pytest.raises(ValueError, match="percentiles"):
         MappingParams(low_percentile=50, high_percentile=50)
-    with pytest.raises(ValueError, match="headroom"):
-        MappingParams(headroom=0.5)
+    for headroom in (0.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="headroom"):
+            MappingParams(headroom=headroom)
     _, state = to_model(np.zeros((4, 4)), PARAMS)
     with pytest.raises(ValueError, match="does not hold 1 square 64x64"):
         from_model(np.zeros((64, 32)), state)

@@ -216,7 +216,8 @@ def _as_16_bit(values: np.ndarray) -> np.ndarray:
 
 
 def _set_window(ds: Dataset, stored: np.ndarray, contract: ModelContract) -> None:
-    """Window centre/width over the same percentile window the model's slice mapping uses."""
+    """Window centre/width over the percentile window of the model's slice mapping (without its headroom:
+    the display shows the tissue's range, not the model's)."""
     low, high = intensity_window(stored, contract.mapping)
     slope, intercept = float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
     ds.WindowCenter = DS((low + high) / 2 * slope + intercept, auto_format=True)

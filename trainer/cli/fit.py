@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -78,6 +79,8 @@ def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, 
         generator = dataclasses.replace(generator, upsampling=upsampling)
     if full_resolution_filters is not None:
         generator = dataclasses.replace(generator, full_resolution_filters=full_resolution_filters)
+    if not math.isfinite(headroom):
+        raise click.BadParameter(f"{headroom} is not a number", param_hint="--headroom")
     if size % 2 ** generator.depth:
         raise LohiresError(f"--size {size} is not divisible by 2**{generator.depth} (the {preset} generator's "
                            f"depth); use e.g. {2 ** generator.depth * max(1, round(size / 2 ** generator.depth))}")
