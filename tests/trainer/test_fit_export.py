@@ -131,6 +131,14 @@ def test_fit_refuses_bad_data_in_one_line(tmp_path: Path) -> None:
     assert "POCEMR001 (only in Low_field)" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("headroom", ["nan", "inf"])
+def test_a_headroom_that_is_no_finite_number_is_a_usage_error(tmp_path: Path, headroom: str) -> None:
+    result = CliRunner().invoke(main, ["fit", str(tmp_path), "--sequence", "FLAIR", "--out", str(tmp_path / "r"),
+                                       "--headroom", headroom])
+    assert result.exit_code == 2 and "headroom must be a finite number of at least 1" in result.output
+    assert not (tmp_path / "r").exists()
+
+
 def test_size_must_suit_the_generator_depth(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["fit", str(tmp_path), "--sequence", "T1", "--out", str(tmp_path / "r"),
                                        "--size", "48"])

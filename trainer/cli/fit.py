@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import click
@@ -79,13 +78,15 @@ def command(data: Path, sequence: str, out: Path, epochs: int, batch_size: int, 
         generator = dataclasses.replace(generator, upsampling=upsampling)
     if full_resolution_filters is not None:
         generator = dataclasses.replace(generator, full_resolution_filters=full_resolution_filters)
-    if not math.isfinite(headroom):
-        raise click.BadParameter(f"{headroom} is not a number", param_hint="--headroom")
+    try:  # click's FloatRange lets nan and inf through; the mapping's own rule refuses them
+        mapping = MappingParams(size=size, headroom=headroom)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--headroom") from None
     if size % 2 ** generator.depth:
         raise LohiresError(f"--size {size} is not divisible by 2**{generator.depth} (the {preset} generator's "
                            f"depth); use e.g. {2 ** generator.depth * max(1, round(size / 2 ** generator.depth))}")
     best = fit(FitRequest(
-        data=data, sequence=sequence, out=out, generator=generator, mapping=MappingParams(size=size, headroom=headroom),
+        data=data, sequence=sequence, out=out, generator=generator, mapping=mapping,
         epochs=epochs, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
         discriminator_filters=disc_filters or generator.base_filters,
         losses=LossWeights(l1=l1_weight, ssim=ssim_weight, frequency=frequency_weight,
