@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nibabel as nib
+import numpy as np
+
 from trainer.simulate import simulate_dataset
 
 
@@ -35,3 +38,14 @@ def test_a_subject_is_the_same_in_a_smaller_run_and_with_fewer_sequences(tmp_pat
     for field in ("Low_field", "High_field"):
         name = f"{field}/POCEMR001_T2.nii.gz"
         assert (tmp_path / "big" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
+def test_the_noise_free_volumes_are_extra_files_that_change_no_other(tmp_path):
+    for name, noise_free in (("plain", False), ("noise-free", True)):
+        simulate_dataset(tmp_path / name, 1, sequences=("T2",), seed=3, size="small", noise_free=noise_free)
+    plain, extra = tree_bytes(tmp_path / "plain"), tree_bytes(tmp_path / "noise-free")
+    assert sorted(set(extra) - set(plain)) == ["Noise_free/POCEMR001_T2.nii.gz"]
+    assert all(extra[name] == content for name, content in plain.items())
+    noise_free, high = (nib.load(tmp_path / "noise-free" / f"{field}/POCEMR001_T2.nii.gz")
+                        for field in ("Noise_free", "High_field"))
+    assert noise_free.shape == high.shape and np.array_equal(noise_free.affine, high.affine)

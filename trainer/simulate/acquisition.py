@@ -14,6 +14,9 @@
    image is Rician;
 7. the scanner's intensity scaling: a global scale and a gamma.
 
+Steps 1-3 are `low_field_signal` (the noise-free signal, which `simulate_dataset(noise_free=True)` also
+writes), steps 4-7 `acquire`.
+
 The 3 T reference is imaged through the *same slices* (positions and profile) at 3 T's contrast, 1 mm
 in-plane resolution and SNR: what a 3 T scan registered to the 64 mT slices shows. A model that maps one
 64 mT slice to one enhanced slice can only be taught what that slab holds; a 1 mm 3 T slice from inside
@@ -74,15 +77,31 @@ def low_field_grid(geometry: Geometry, draw: LowFieldDraw) -> LowFieldGrid:
 def low_field_acquisition(fractions: np.ndarray, draw: LowFieldDraw, geometry: Geometry,
                           rng: np.random.Generator) -> np.ndarray:
     """The native 64 mT magnitude image on `low_field_grid(geometry, draw)`, white matter about 1."""
+    return acquire(low_field_signal(fractions, draw, geometry, rng), draw, geometry, rng)
+
+
+def low_field_signal(fractions: np.ndarray, draw: LowFieldDraw, geometry: Geometry,
+                     rng: np.random.Generator) -> np.ndarray:
+    """The noise-free 64 mT signal on `reference_grid(geometry, grid)`: the drawn contrast through the drawn
+    slices, with the receive shading, at the 3 T in-plane resolution. What a perfect denoiser and
+    super-resolver of the acquisition could recover, before k-space truncation, ghosting, noise and the
+    intensity curve (white matter about 1 where unshaded). Draws the shading from `rng`."""
     if draw.protocol.field_t != LOW_FIELD_T:
         raise ValueError(f"{draw.protocol.sequence} protocol at {draw.protocol.field_t} T is not the 64 mT "
                          "one")
     grid = low_field_grid(geometry, draw)
-    thick = thick_slices(signal_image(fractions, draw.protocol, draw.t1_factors, draw.t2_factors),
-                         geometry, grid)
-    thick *= _bias_field(geometry, grid, draw.bias_amplitude, rng)
+    signal = thick_slices(signal_image(fractions, draw.protocol, draw.t1_factors, draw.t2_factors),
+                          geometry, grid)
+    signal *= _bias_field(geometry, grid, draw.bias_amplitude, rng)
+    return signal
 
-    kspace = truncated_kspace(thick, geometry, grid)
+
+def acquire(signal: np.ndarray, draw: LowFieldDraw, geometry: Geometry, rng: np.random.Generator
+            ) -> np.ndarray:
+    """`low_field_signal` imaged by the drawn scanner: the 64 mT matrix's k-space, apodization, motion
+    ghosts, noise at the drawn SNR and the intensity curve; on `low_field_grid(geometry, draw)`."""
+    grid = low_field_grid(geometry, draw)
+    kspace = truncated_kspace(signal, geometry, grid)
     if draw.apodization is not None:
         window = tukey(grid.matrix, draw.apodization).astype(np.float32)
         kspace *= np.outer(window, window)[:, :, None]

@@ -3,6 +3,8 @@
 OUT/Low_field/POCEMR001_T1.nii.gz  the 64 mT acquisition resampled onto the 3 T grid
 OUT/High_field/POCEMR001_T1.nii.gz the 3 T reference through the 64 mT acquisition's slices, on the 3 T grid
 OUT/Labels/POCEMR001_labels.nii.gz the dominant tissue per 3 T voxel (only with labels=True)
+OUT/Noise_free/POCEMR001_T1.nii.gz the 64 mT acquisition's noise-free signal at the 3 T in-plane resolution,
+                                   on the 3 T grid (only with noise_free=True)
 DICOM_DIR/POCEMR001_T1/0001.dcm ... the native 64 mT acquisition, one instance per slice
 
 Randomness is drawn per subject (and per subject and sequence) from the seed, so subject 3 of a 10-subject
@@ -29,6 +31,7 @@ from trainer.simulate.randomization import LowFieldDraw, draw_low_field
 from trainer.simulate.tissues import TISSUES, Tissue
 
 LABELS_DIR = "Labels"
+NOISE_FREE_DIR = "Noise_free"
 # Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
 WHITE_MATTER_VALUE = 1000.0
 _SEQUENCE_STREAM = {"T1": 1, "T2": 2, "FLAIR": 3}  # fixed per name, so sequence subsets reproduce
@@ -49,7 +52,7 @@ class SimulatedSeries:
 def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUENCES, seed: int = 0,
                      dicom_dir: Path | None = None, progress: Callable[[int], None] | None = None,
                      size: str | Geometry = "full", lesions: bool = True, labels: bool = False,
-                     workers: int = 2) -> list[SimulatedSeries]:
+                     noise_free: bool = False, workers: int = 2) -> list[SimulatedSeries]:
     """Simulate `subjects` subjects (POCEMR001...) for `sequences`; one record per subject and sequence.
 
     size: "full" (3 T grid 1 mm isotropic, 220 x 220 x 180; each 64 mT acquisition draws its own resolution,
@@ -60,6 +63,10 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
     lesion-free. labels=True also writes OUT/Labels/<subject>_labels.nii.gz: the dominant tissue of each
     3 T voxel (0 air, else 1 + its index in `tissues.TISSUES`: 1 WM, 2 GM, 3 CSF, 4 fat, 5 lesion, 6 bone,
     7 muscle).
+    noise_free=True also writes OUT/Noise_free/<subject>_<sequence>.nii.gz: the 64 mT pair's signal before
+    k-space truncation, ghosts and noise (`acquisition.low_field_signal`, white matter 1000 where unshaded),
+    registered as the 64 mT volume is (its residual misregistration included): the best any enhancement of
+    the 64 mT image could recover without changing its contrast. The other files do not depend on it.
     workers: subjects simulated at once in threads (numpy, FFT and zlib release the GIL); the files do
     not depend on it.
     """
@@ -69,7 +76,7 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
         raise LohiresError(f"--subjects must be between 1 and 999 (subject ids are {SUBJECT_PREFIX}001-999), "
                            f"got {subjects}")
     out = Path(out)
-    create_output_folders(out, dicom_dir, labels)
+    create_output_folders(out, dicom_dir, labels, noise_free)
 
     def one_subject(number: int) -> list[SimulatedSeries]:
         subject = subject_id(number)
@@ -80,7 +87,7 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
                                geometry.high_affine(), "lohires-edge sim tissue labels")
         return [_simulate_series(out, subject, sequence, fractions, geometry,
                                  np.random.default_rng([seed, number, _SEQUENCE_STREAM[sequence]]),
-                                 dicom_dir, seed)
+                                 dicom_dir, seed, noise_free)
                 for sequence in sequences]
 
     written: list[SimulatedSeries] = []
@@ -100,9 +107,11 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
     return written
 
 
-def create_output_folders(out: Path, dicom_dir: Path | None = None, labels: bool = False) -> None:
+def create_output_folders(out: Path, dicom_dir: Path | None = None, labels: bool = False,
+                          noise_free: bool = False) -> None:
     """Create the output folders up front, so an unwritable destination fails before any work is done."""
-    folders = [out / LOW_FIELD_DIR, out / HIGH_FIELD_DIR] + ([out / LABELS_DIR] if labels else [])
+    folders = ([out / LOW_FIELD_DIR, out / HIGH_FIELD_DIR] + ([out / LABELS_DIR] if labels else [])
+               + ([out / NOISE_FREE_DIR] if noise_free else []))
     for folder in folders + ([Path(dicom_dir)] if dicom_dir is not None else []):
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -120,22 +129,29 @@ def tissue_labels(fractions: np.ndarray) -> np.ndarray:
 
 
 def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarray, geometry: Geometry,
-                     rng: np.random.Generator, dicom_dir: Path | None, seed: int) -> SimulatedSeries:
+                     rng: np.random.Generator, dicom_dir: Path | None, seed: int,
+                     noise_free: bool = False) -> SimulatedSeries:
     low_protocol, high_protocol = protocol(sequence, LOW_FIELD_T), protocol(sequence, HIGH_FIELD_T)
     name = volume_name(subject, sequence)
 
     draw = draw_low_field(low_protocol, rng)
     grid = acquisition.low_field_grid(geometry, draw)
     high_native = acquisition.high_field_image(fractions, high_protocol, geometry, grid, rng)
-    high = registration.to_high_grid(high_native, acquisition.reference_grid(geometry, grid), geometry,
-                                     registration.NO_MISREGISTRATION)
+    reference = acquisition.reference_grid(geometry, grid)
+    high = registration.to_high_grid(high_native, reference, geometry, registration.NO_MISREGISTRATION)
     high_path = out / HIGH_FIELD_DIR / name
     nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(),
                        f"lohires-edge sim 3T {sequence}")
 
-    native = _stored(acquisition.low_field_acquisition(fractions, draw, geometry, rng), np.uint16)
+    signal = acquisition.low_field_signal(fractions, draw, geometry, rng)
+    native = _stored(acquisition.acquire(signal, draw, geometry, rng), np.uint16)
     misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
                                                             draw.misregistration_voxels, rng)
+    if noise_free:  # where the 64 mT volume's anatomy lies, residual misregistration included
+        nifti.write_volume(out / NOISE_FREE_DIR / name,
+                           _stored(registration.to_high_grid(signal, reference, geometry, misregistration),
+                                   np.int16),
+                           geometry.high_affine(), f"lohires-edge sim 64mT {sequence} noise-free")
     low = registration.to_high_grid(native.astype(np.float32), grid, geometry, misregistration)
     low_path = out / LOW_FIELD_DIR / name
     nifti.write_volume(low_path, _stored(low, np.int16, scale=1.0), geometry.high_affine(),
