@@ -14,6 +14,8 @@ from benchmarks.loopback.peers import program
 from lohires_edge.errors import LohiresError
 from trainer.cli import main as train_main
 from trainer.simulate import SMALL, simulate_dataset
+from trainer.simulate.dataset import REFERENCES
+from trainer.simulate.monotone_reference import monotone_recontrast
 
 
 def test_layout_is_exactly_what_the_trainer_reads(small_run):
@@ -48,6 +50,7 @@ def test_progress_is_called_once_per_subject_and_sequence(tmp_path):
     ({"sequences": ()}, "unknown sequence"),
     ({"size": "huge"}, "unknown simulation size"),
     ({"subjects": 0}, "between 1 and 999"),
+    ({"reference": "7t"}, "unknown reference"),
 ])
 def test_bad_arguments_are_expected_failures(tmp_path, kwargs, message):
     arguments = {"subjects": 1, **kwargs}
@@ -63,6 +66,29 @@ def test_lesions_can_be_switched_off(tmp_path):
     with_lesions, without = (np.asarray(nib.load(tmp_path / str(flag) / "Labels" / "POCEMR001_labels.nii.gz")
                                         .dataobj) for flag in (True, False))
     assert (with_lesions == 5).sum() > 0 and (without == 5).sum() == 0
+
+
+def test_a_monotone_reference_is_3t_contrast_as_a_function_of_the_64mt_signal(tmp_path):
+    # FLAIR reverses the scalp between the fields, so its 3 T reference is far from any non-decreasing
+    # function of the 64 mT noise-free signal; the monotone reference is one (up to resampling onto the
+    # 3 T grid). Only the High_field volume differs between the two.
+    for reference in REFERENCES:
+        simulate_dataset(tmp_path / reference, 1, sequences=("FLAIR",), seed=5, size="small", noise_free=True,
+                         reference=reference)
+
+    def volume(reference: str, folder: str) -> np.ndarray:
+        return np.asarray(nib.load(tmp_path / reference / folder / "POCEMR001_FLAIR.nii.gz").dataobj, float)
+
+    truth = volume("monotone", "Noise_free")
+
+    def explained(high: np.ndarray) -> float:  # R^2 of the best non-decreasing function of the truth
+        fitted = monotone_recontrast(truth, high)
+        return 1.0 - float(np.sum((high - fitted) ** 2) / np.sum((high - high.mean()) ** 2))
+
+    assert explained(volume("monotone", "High_field")) > 0.98
+    assert explained(volume("3t", "High_field")) < 0.95
+    for folder in ("Low_field", "Noise_free"):
+        assert np.array_equal(volume("3t", folder), volume("monotone", folder))
 
 
 def test_cli_writes_pairs_and_dicom(tmp_path):

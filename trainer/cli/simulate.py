@@ -10,7 +10,7 @@ import click
 from lohires_edge.contract import SEQUENCES
 from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR
 from trainer.simulate import simulate_dataset
-from trainer.simulate.dataset import create_output_folders, parse_sequences
+from trainer.simulate.dataset import REFERENCES, create_output_folders, parse_sequences
 from trainer.simulate.geometry import SIZES
 
 
@@ -26,13 +26,19 @@ from trainer.simulate.geometry import SIZES
               help="full: 3 T grid 220 x 220 x 180 at 1 mm; each 64 mT acquisition draws 1.2-2.2 mm pixels "
                    "and 3-6 mm slices, and its 3 T reference is imaged through the same slices. "
                    "small: 64 x 64 x 52 voxels, for quick checks.")
-def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None, size: str) -> None:
+@click.option("--reference", type=click.Choice(REFERENCES), default="3t", show_default=True,
+              help="What High_field holds. 3t: the 3 T reference through the 64 mT slices. monotone: its "
+                   "contrast mapped onto the 64 mT noise-free signal by the best non-decreasing map, where the "
+                   "input's anatomy lies: a target with 3 T contrast and nothing the input does not hold "
+                   "(no noise, no misregistration, no contrast reversal).")
+def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None, size: str,
+            reference: str) -> None:
     """Write OUT/Low_field and OUT/High_field NIfTI pairs for N simulated subjects."""
     names = parse_sequences(sequences)
     create_output_folders(out, dicom_dir)  # before the progress bar: a bad destination is one line
     with click.progressbar(length=subjects * len(names), label="simulating", file=sys.stderr,
                            show_pos=True) as bar:
         written = simulate_dataset(out, subjects, names, seed=seed, dicom_dir=dicom_dir, progress=bar.update,
-                                   size=size)
+                                   size=size, reference=reference)
     click.echo(f"wrote {len(written)} pairs to {out / LOW_FIELD_DIR} and {out / HIGH_FIELD_DIR}"
                + (f", and {len(written)} DICOM series to {dicom_dir}" if dicom_dir else ""))

@@ -2,6 +2,7 @@
 
 OUT/Low_field/POCEMR001_T1.nii.gz  the 64 mT acquisition resampled onto the 3 T grid
 OUT/High_field/POCEMR001_T1.nii.gz the 3 T reference through the 64 mT acquisition's slices, on the 3 T grid
+                                   (reference="monotone": its contrast on the 64 mT noise-free anatomy)
 OUT/Labels/POCEMR001_labels.nii.gz the dominant tissue per 3 T voxel (only with labels=True)
 OUT/Noise_free/POCEMR001_T1.nii.gz the 64 mT acquisition's noise-free signal at the 3 T in-plane resolution,
                                    on the 3 T grid (only with noise_free=True)
@@ -24,6 +25,7 @@ from lohires_edge.contract import SEQUENCES
 from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, SUBJECT_PREFIX, subject_id, volume_name
 from lohires_edge.errors import LohiresError
 from trainer.simulate import acquisition, dicom_series, nifti, registration
+from trainer.simulate.monotone_reference import monotone_recontrast
 from trainer.simulate.anatomy import draw_anatomy, tissue_fractions
 from trainer.simulate.geometry import SIZES, Geometry
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, protocol
@@ -32,6 +34,9 @@ from trainer.simulate.tissues import TISSUES, Tissue
 
 LABELS_DIR = "Labels"
 NOISE_FREE_DIR = "Noise_free"
+# What OUT/High_field holds: the 3 T reference through the 64 mT slices, or its contrast mapped monotonically
+# onto the 64 mT noise-free signal, where the input's anatomy lies (monotone_reference.py).
+REFERENCES = ("3t", "monotone")
 # Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
 WHITE_MATTER_VALUE = 1000.0
 _SEQUENCE_STREAM = {"T1": 1, "T2": 2, "FLAIR": 3}  # fixed per name, so sequence subsets reproduce
@@ -52,7 +57,8 @@ class SimulatedSeries:
 def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUENCES, seed: int = 0,
                      dicom_dir: Path | None = None, progress: Callable[[int], None] | None = None,
                      size: str | Geometry = "full", lesions: bool = True, labels: bool = False,
-                     noise_free: bool = False, workers: int = 2) -> list[SimulatedSeries]:
+                     noise_free: bool = False, reference: str = "3t", workers: int = 2
+                     ) -> list[SimulatedSeries]:
     """Simulate `subjects` subjects (POCEMR001...) for `sequences`; one record per subject and sequence.
 
     size: "full" (3 T grid 1 mm isotropic, 220 x 220 x 180; each 64 mT acquisition draws its own resolution,
@@ -67,11 +73,16 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
     k-space truncation, ghosts and noise (`acquisition.low_field_signal`, white matter 1000 where unshaded),
     registered as the 64 mT volume is (its residual misregistration included): the best any enhancement of
     the 64 mT image could recover without changing its contrast. The other files do not depend on it.
+    reference="monotone" writes, as OUT/High_field, the 3 T reference's contrast mapped onto that
+    noise-free signal by the best non-decreasing map (`monotone_reference`): a target with 3 T contrast and
+    no structure, noise or misregistration the input does not have. The other files do not depend on it.
     workers: subjects simulated at once in threads (numpy, FFT and zlib release the GIL); the files do
     not depend on it.
     """
     geometry = _geometry(size)
     sequences = parse_sequences(sequences)
+    if reference not in REFERENCES:
+        raise LohiresError(f"unknown reference {reference!r}; use one of {', '.join(REFERENCES)}")
     if subjects < 1 or subjects > 999:
         raise LohiresError(f"--subjects must be between 1 and 999 (subject ids are {SUBJECT_PREFIX}001-999), "
                            f"got {subjects}")
@@ -87,7 +98,7 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
                                geometry.high_affine(), "lohires-edge sim tissue labels")
         return [_simulate_series(out, subject, sequence, fractions, geometry,
                                  np.random.default_rng([seed, number, _SEQUENCE_STREAM[sequence]]),
-                                 dicom_dir, seed, noise_free)
+                                 dicom_dir, seed, noise_free, reference)
                 for sequence in sequences]
 
     written: list[SimulatedSeries] = []
@@ -130,26 +141,30 @@ def tissue_labels(fractions: np.ndarray) -> np.ndarray:
 
 def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarray, geometry: Geometry,
                      rng: np.random.Generator, dicom_dir: Path | None, seed: int,
-                     noise_free: bool = False) -> SimulatedSeries:
+                     noise_free: bool = False, reference: str = "3t") -> SimulatedSeries:
     low_protocol, high_protocol = protocol(sequence, LOW_FIELD_T), protocol(sequence, HIGH_FIELD_T)
     name = volume_name(subject, sequence)
 
     draw = draw_low_field(low_protocol, rng)
     grid = acquisition.low_field_grid(geometry, draw)
+    reference_grid = acquisition.reference_grid(geometry, grid)
     high_native = acquisition.high_field_image(fractions, high_protocol, geometry, grid, rng)
-    reference = acquisition.reference_grid(geometry, grid)
-    high = registration.to_high_grid(high_native, reference, geometry, registration.NO_MISREGISTRATION)
-    high_path = out / HIGH_FIELD_DIR / name
-    nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(),
-                       f"lohires-edge sim 3T {sequence}")
-
     signal = acquisition.low_field_signal(fractions, draw, geometry, rng)
     native = _stored(acquisition.acquire(signal, draw, geometry, rng), np.uint16)
     misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
                                                             draw.misregistration_voxels, rng)
+
+    if reference == "monotone":  # fitted where both are aligned, then placed where the input's anatomy lies
+        high = registration.to_high_grid(monotone_recontrast(signal, high_native).astype(np.float32),
+                                         reference_grid, geometry, misregistration)
+    else:
+        high = registration.to_high_grid(high_native, reference_grid, geometry, registration.NO_MISREGISTRATION)
+    high_path = out / HIGH_FIELD_DIR / name
+    nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(),
+                       f"lohires-edge sim 3T {sequence}" + (" monotone" if reference == "monotone" else ""))
     if noise_free:  # where the 64 mT volume's anatomy lies, residual misregistration included
         nifti.write_volume(out / NOISE_FREE_DIR / name,
-                           _stored(registration.to_high_grid(signal, reference, geometry, misregistration),
+                           _stored(registration.to_high_grid(signal, reference_grid, geometry, misregistration),
                                    np.int16),
                            geometry.high_affine(), f"lohires-edge sim 64mT {sequence} noise-free")
     low = registration.to_high_grid(native.astype(np.float32), grid, geometry, misregistration)
