@@ -9,10 +9,10 @@ lesions, with a fit of its own), for:
 - the input smoothed by sigma 1.5 mm (the sanity row of benchmarks.quality);
 - the noise-free truth: the same acquisition without noise, k-space truncation, ghosts or intensity curve,
   at 1 mm in-plane, where the input's anatomy lies. What a perfect denoiser and super-resolver returns;
-- the truth in 3 T contrast: the 3 T reference mapped onto the truth by the best monotone (isotonic)
-  map over the volume (trainer.simulate.monotone_reference). The most 3 T-like image that keeps the
-  input's order of intensities; `simulate --reference monotone` writes it, fitted where the two are aligned,
-  as a training target;
+- the truth in 3 T contrast: the same subjects simulated with `reference="monotone"` (`lohires-train
+  simulate --reference monotone`, a training target): the 3 T reference mapped onto the truth by the
+  least-squares non-decreasing map (trainer.simulate.monotone_reference). The most 3 T-like image that
+  keeps the input's order of intensities;
 - the 3 T reference;
 - the shipped model of the sequence (or --model), FP32 on ONNX Runtime, through the node's slice mapping.
 
@@ -38,10 +38,10 @@ from lohires_edge.contract import read_contract
 from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, volume_name
 from lohires_edge.errors import LohiresError
 from lohires_edge.fidelity import SOURCE_PIXEL_MM, fidelity
+from lohires_edge.image_quality import image_metrics
 from lohires_edge.inference import enhance_slices
 from trainer.simulate import simulate_dataset
 from trainer.simulate.dataset import LABELS_DIR, NOISE_FREE_DIR, SimulatedSeries, parse_sequences
-from trainer.simulate.monotone_reference import monotone_recontrast
 
 from benchmarks.inputs import HELDOUT_SEED, model_path
 from benchmarks.quality import BRAIN_LABELS, SLICE_AXIS, SMOOTHED, SMOOTHING_MM, axial_slices
@@ -56,14 +56,15 @@ def load(path: Path) -> np.ndarray:
     return np.asarray(nib.load(str(path)).dataobj, dtype=np.float64)
 
 
-def subject_scores(series: SimulatedSeries, data: Path, backend: OnnxRuntimeBackend | None) -> dict:
+def subject_scores(series: SimulatedSeries, data: Path, monotone: Path, backend: OnnxRuntimeBackend | None
+                   ) -> dict:
     """Head and brain fidelity of every image of one subject and sequence, at both source resolutions."""
     name = volume_name(series.subject, series.sequence)
     low, truth, reference = (load(data / folder / name) for folder in (LOW_FIELD_DIR, NOISE_FREE_DIR,
                                                                          HIGH_FIELD_DIR))
     brain = np.isin(load(data / LABELS_DIR / f"{series.subject}_labels.nii.gz"), BRAIN_LABELS)
     images = {SMOOTHED: gaussian_filter(low, (SMOOTHING_MM, SMOOTHING_MM, 0)), TRUTH: truth,
-              TRUTH_3T: monotone_recontrast(truth, reference), REFERENCE: reference}
+              TRUTH_3T: load(monotone / HIGH_FIELD_DIR / name), REFERENCE: reference}
     if backend is not None:
         images[MODEL] = np.stack(enhance_slices(backend, axial_slices(low)), axis=SLICE_AXIS)
     draw = series.acquisition
@@ -76,7 +77,8 @@ def subject_scores(series: SimulatedSeries, data: Path, backend: OnnxRuntimeBack
                 "r2": head.r2, "departing": head.departing, "brain_r2": inside.r2,
                 "brain_departing": inside.departing}
     return {"subject": series.subject, "pixel_mm": draw.pixel_mm, "slice_mm": draw.slice_mm,
-            "apodization": draw.apodization, "snr": draw.snr, "scores": scores}
+            "apodization": draw.apodization, "snr": draw.snr, "scores": scores,
+            "truth_3t_ssim": image_metrics(reference, images[TRUTH_3T])["ssim"]}
 
 
 def meets_target(score: dict) -> bool:
@@ -99,11 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     sequences = parse_sequences(args.sequences)
     given = {read_contract(m).sequence: m for m in args.model or []}
 
-    data = args.work / "heldout-noise-free"
-    logging.info("simulating %d subject(s) (seed %d, %s) with their noise-free signal into %s", args.subjects,
-                 HELDOUT_SEED, ",".join(sequences), data)
+    data, monotone = args.work / "heldout-noise-free", args.work / "heldout-monotone"
+    logging.info("simulating %d subject(s) (seed %d, %s) with their noise-free signal into %s, and with the "
+                 "monotone reference into %s", args.subjects, HELDOUT_SEED, ",".join(sequences), data, monotone)
     written = simulate_dataset(data, args.subjects, sequences=sequences, seed=HELDOUT_SEED, labels=True,
                                noise_free=True)
+    simulate_dataset(monotone, args.subjects, sequences=sequences, seed=HELDOUT_SEED, reference="monotone")
     results: dict[str, list[dict]] = {}
     for sequence in sequences:
         try:
@@ -112,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             logging.info("%s: no model scored (%s)", sequence, exc)
             backend = None
         for series in (s for s in written if s.sequence == sequence):
-            results.setdefault(sequence, []).append(subject_scores(series, data, backend))
+            results.setdefault(sequence, []).append(subject_scores(series, data, monotone, backend))
             logging.info("%s %s scored", sequence, series.subject)
 
     rows = []
@@ -133,11 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = [[sequence, s["subject"], f"{s['pixel_mm']:.2f}", f"{s['slice_mm']:.1f}",
              "none" if s["apodization"] is None else f"{s['apodization']:.2f}", f"{s['snr']:.1f}",
              *(f"{s['scores'][label][TRUTH]['r2']:.3f} / {100 * s['scores'][label][TRUTH]['departing']:.1f}"
-               for label in ("assumed", "drawn"))]
+               for label in ("assumed", "drawn")), f"{s['truth_3t_ssim']:.3f}"]
             for sequence, subjects in results.items() for s in subjects]
-    print("\nThe noise-free truth per subject, with its draw (R² / departing %)\n")
+    print("\nThe noise-free truth per subject, with its draw (R² / departing %), and how like the 3 T reference "
+          "the truth in 3 T contrast is\n")
     print(markdown_table(["sequence", "subject", "pixel (mm)", "slice (mm)", "apodization", "SNR",
-                          "truth at 1.6 mm", "truth at the drawn pixel"], rows))
+                          "truth at 1.6 mm", "truth at the drawn pixel", "SSIM, truth in 3 T contrast vs 3 T"],
+                         rows))
     path = write_record("faithfulness_ceiling", {"subjects": args.subjects, "seed": HELDOUT_SEED,
                                                  "sequences": results}, results_dir=args.results)
     print(f"\nJSON: {path}")
