@@ -103,6 +103,15 @@ def test_cli_writes_pairs_and_dicom(tmp_path):
     assert len(files) == int(SMALL.extent_mm // thickness) > 0  # every whole slice that fits the extent
 
 
+def test_cli_writes_the_monotone_reference_when_asked(tmp_path):
+    result = CliRunner().invoke(train_main, [
+        "simulate", str(tmp_path), "--subjects", "1", "--sequences", "T2", "--size", "small",
+        "--reference", "monotone"])
+    assert result.exit_code == 0, result.output
+    header = nib.load(tmp_path / "High_field" / "POCEMR001_T2.nii.gz").header
+    assert header["descrip"].tobytes().rstrip(b"\0").endswith(b"monotone")
+
+
 def test_cli_unknown_sequence_is_one_line_exit_1(tmp_path):
     result = subprocess.run([program("lohires-train"), "simulate", str(tmp_path), "--subjects", "1",
                              "--sequences", "T1,PD"], capture_output=True, text=True)
