@@ -82,9 +82,10 @@ def test_3t_reference_sees_the_slab_each_64mt_slice_sees(slice_mm: float):
         acquisition.high_field_image(fractions, protocol("T2", HIGH_FIELD_T), geometry, grid,
                                      np.random.default_rng(1)),
         acquisition.reference_grid(geometry, grid), geometry, registration.NO_MISREGISTRATION)
-    low = registration.to_high_grid(acquisition.low_field_acquisition(fractions, draw, geometry,
-                                                                      np.random.default_rng(2)),
-                                    grid, geometry, registration.NO_MISREGISTRATION)
+    rng = np.random.default_rng(2)
+    low = registration.to_high_grid(
+        acquisition.acquire(acquisition.low_field_signal(fractions, draw, geometry, rng), draw, geometry, rng),
+        grid, geometry, registration.NO_MISREGISTRATION)
 
     def width_mm(volume: np.ndarray) -> float:
         profile = volume[32, 32, :] - np.median(volume[32, 32, :])
@@ -140,7 +141,8 @@ def test_native_64mt_noise_is_the_drawn_snr(snr: float):
     draw = replace(draw_low_field(protocol("T2", LOW_FIELD_T), np.random.default_rng(0)), snr=snr,
                    intensity_scale=1.0, gamma=1.0, ghost_phase_rad=0.0, bias_amplitude=0.0)
     fractions = np.zeros((len(TISSUES),) + SMALL.high_shape, np.float32)  # all air
-    image = acquisition.low_field_acquisition(fractions, draw, SMALL, np.random.default_rng(1))
+    rng = np.random.default_rng(1)
+    image = acquisition.acquire(acquisition.low_field_signal(fractions, draw, SMALL, rng), draw, SMALL, rng)
     sigma = image.mean() / np.sqrt(np.pi / 2)
     assert sigma == pytest.approx(1.0 / snr, rel=0.05)
 

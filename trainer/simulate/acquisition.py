@@ -74,12 +74,6 @@ def low_field_grid(geometry: Geometry, draw: LowFieldDraw) -> LowFieldGrid:
     return geometry.low_field_grid(draw.pixel_mm, draw.slice_mm)
 
 
-def low_field_acquisition(fractions: np.ndarray, draw: LowFieldDraw, geometry: Geometry,
-                          rng: np.random.Generator) -> np.ndarray:
-    """The native 64 mT magnitude image on `low_field_grid(geometry, draw)`, white matter about 1."""
-    return acquire(low_field_signal(fractions, draw, geometry, rng), draw, geometry, rng)
-
-
 def low_field_signal(fractions: np.ndarray, draw: LowFieldDraw, geometry: Geometry,
                      rng: np.random.Generator) -> np.ndarray:
     """The noise-free 64 mT signal on `reference_grid(geometry, grid)`: the drawn contrast through the drawn

@@ -25,9 +25,9 @@ from lohires_edge.contract import SEQUENCES
 from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, SUBJECT_PREFIX, subject_id, volume_name
 from lohires_edge.errors import LohiresError
 from trainer.simulate import acquisition, dicom_series, nifti, registration
-from trainer.simulate.monotone_reference import monotone_recontrast
 from trainer.simulate.anatomy import draw_anatomy, tissue_fractions
 from trainer.simulate.geometry import SIZES, Geometry
+from trainer.simulate.monotone_reference import monotone_recontrast
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, protocol
 from trainer.simulate.randomization import LowFieldDraw, draw_low_field
 from trainer.simulate.tissues import TISSUES, Tissue

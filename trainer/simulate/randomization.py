@@ -53,7 +53,8 @@ GHOST_PROBABILITY = 0.3  # mild motion ghosting
 
 @dataclass(frozen=True)
 class LowFieldDraw:
-    """One pair's 64 mT scanner and protocol: everything `acquisition.low_field_acquisition` varies."""
+    """One pair's 64 mT scanner and protocol: everything `acquisition.low_field_signal` and
+    `acquisition.acquire` vary."""
 
     protocol: Protocol  # timing already scaled
     t1_factors: np.ndarray  # per tissue
