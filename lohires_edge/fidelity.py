@@ -133,7 +133,7 @@ def departure_map(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
     x, y = degraded_src[head], degraded_out[head]
     scale = robust_range(y)
     residual = np.zeros_like(degraded_out)
-    residual[head] = (y - _monotone_fit(x, y)) / scale
+    residual[head] = (y - monotone_fit(x, y)) / scale
     return Departure(residual, head, float(np.sum(((y - y.mean()) / scale) ** 2)))
 
 
@@ -144,8 +144,8 @@ def robust_range(values: np.ndarray) -> float:
     return float(high - low) if high > low else max(float(np.abs(values).max()), 1.0)
 
 
-def _monotone_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The least-squares fit of y by a non-decreasing function of x."""
+def monotone_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The least-squares fit of y by a non-decreasing function of x (1D arrays of the same length)."""
     order = np.argsort(x, kind="stable")
     fitted = np.empty_like(y)
     fitted[order] = isotonic_regression(y[order]).x

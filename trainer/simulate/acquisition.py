@@ -76,10 +76,10 @@ def low_field_grid(geometry: Geometry, draw: LowFieldDraw) -> LowFieldGrid:
 
 def low_field_signal(fractions: np.ndarray, draw: LowFieldDraw, geometry: Geometry,
                      rng: np.random.Generator) -> np.ndarray:
-    """The noise-free 64 mT signal on `reference_grid(geometry, grid)`: the drawn contrast through the drawn
-    slices, with the receive shading, at the 3 T in-plane resolution. What a perfect denoiser and
-    super-resolver of the acquisition could recover, before k-space truncation, ghosting, noise and the
-    intensity curve (white matter about 1 where unshaded). Draws the shading from `rng`."""
+    """The noise-free 64 mT signal on `reference_grid(geometry, low_field_grid(geometry, draw))`: the drawn
+    contrast through the drawn slices, with the receive shading, at the 3 T in-plane resolution. What a
+    perfect denoiser and super-resolver of the acquisition could recover, before k-space truncation,
+    ghosting, noise and the intensity curve (white matter about 1 where unshaded). Draws the shading from `rng`."""
     if draw.protocol.field_t != LOW_FIELD_T:
         raise ValueError(f"{draw.protocol.sequence} protocol at {draw.protocol.field_t} T is not the 64 mT "
                          "one")

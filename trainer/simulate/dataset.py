@@ -140,8 +140,8 @@ def tissue_labels(fractions: np.ndarray) -> np.ndarray:
 
 
 def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarray, geometry: Geometry,
-                     rng: np.random.Generator, dicom_dir: Path | None, seed: int,
-                     noise_free: bool = False, reference: str = "3t") -> SimulatedSeries:
+                     rng: np.random.Generator, dicom_dir: Path | None, seed: int, noise_free: bool,
+                     reference: str) -> SimulatedSeries:
     low_protocol, high_protocol = protocol(sequence, LOW_FIELD_T), protocol(sequence, HIGH_FIELD_T)
     name = volume_name(subject, sequence)
 
@@ -154,14 +154,15 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
     misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
                                                             draw.misregistration_voxels, rng)
 
-    if reference == "monotone":  # fitted where both are aligned, then placed where the input's anatomy lies
+    monotone = reference == "monotone"
+    if monotone:  # fitted where both are aligned, then placed where the input's anatomy lies
         high = registration.to_high_grid(monotone_recontrast(signal, high_native).astype(np.float32),
                                          reference_grid, geometry, misregistration)
     else:
         high = registration.to_high_grid(high_native, reference_grid, geometry, registration.NO_MISREGISTRATION)
     high_path = out / HIGH_FIELD_DIR / name
     nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(),
-                       f"lohires-edge sim 3T {sequence}" + (" monotone" if reference == "monotone" else ""))
+                       f"lohires-edge sim 3T {sequence}" + (" monotone" if monotone else ""))
     if noise_free:  # where the 64 mT volume's anatomy lies, residual misregistration included
         nifti.write_volume(out / NOISE_FREE_DIR / name,
                            _stored(registration.to_high_grid(signal, reference_grid, geometry, misregistration),

@@ -13,7 +13,8 @@ as the pair's High_field volume; `benchmarks.faithfulness_ceiling` scores it.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import isotonic_regression
+
+from lohires_edge.fidelity import monotone_fit
 
 
 def monotone_recontrast(truth: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -21,7 +22,4 @@ def monotone_recontrast(truth: np.ndarray, reference: np.ndarray) -> np.ndarray:
     voxel; returns the fitted values on that grid."""
     if truth.shape != reference.shape:
         raise ValueError(f"truth {truth.shape} and reference {reference.shape} must share a grid")
-    order = np.argsort(truth, axis=None, kind="stable")
-    fitted = np.empty(truth.size, np.float64)
-    fitted[order] = isotonic_regression(np.asarray(reference, dtype=np.float64).ravel()[order]).x
-    return fitted.reshape(truth.shape)
+    return monotone_fit(np.ravel(truth), np.asarray(reference, dtype=np.float64).ravel()).reshape(truth.shape)
