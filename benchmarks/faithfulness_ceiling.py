@@ -36,16 +36,17 @@ from scipy.ndimage import gaussian_filter
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
-from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, volume_name
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR, volume_name
 from lohires_edge.errors import LohiresError
 from lohires_edge.fidelity import SOURCE_PIXEL_MM, fidelity
 from lohires_edge.image_quality import image_metrics
 from lohires_edge.inference import enhance_slices
 from trainer.simulate import simulate_dataset
-from trainer.simulate.dataset import LABELS_DIR, NOISE_FREE_DIR, SimulatedSeries, parse_sequences
+from trainer.simulate.dataset import NOISE_FREE_DIR, SimulatedSeries, parse_sequences
 
 from benchmarks.inputs import HELDOUT_SEED, model_path
-from benchmarks.quality import BRAIN_LABELS, SLICE_AXIS, SMOOTHED, SMOOTHING_MM, axial_slices
+from benchmarks.quality import (BRAIN_LABELS, HELDOUT, SLICE_AXIS, SMOOTHED, SMOOTHING_MM, axial_slices,
+                                read_case)
 from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
 
 TRUTH, TRUTH_3T, REFERENCE, MODEL = ("noise-free truth", "truth in 3 T contrast", "3 T reference",
@@ -62,15 +63,16 @@ def subject_scores(series: SimulatedSeries, data: Path, monotone: Path, backend:
                    ) -> dict:
     """Head and brain fidelity of every image of one subject and sequence, at both source resolutions."""
     name = volume_name(series.subject, series.sequence)
-    low, truth, reference = (load(data / folder / name) for folder in (LOW_FIELD_DIR, NOISE_FREE_DIR,
-                                                                         HIGH_FIELD_DIR))
-    brain = np.isin(load(data / LABELS_DIR / f"{series.subject}_labels.nii.gz"), BRAIN_LABELS)
-    images = {SMOOTHED: gaussian_filter(low, (SMOOTHING_MM, SMOOTHING_MM, 0)), TRUTH: truth,
-              TRUTH_3T: load(monotone / HIGH_FIELD_DIR / name), REFERENCE: reference}
+    case = read_case(HELDOUT, series.subject, series.low_field, data)  # the input, its labels, its pixel
+    low, pixel_mm = case.low, case.pixel_mm
+    brain = np.isin(case.labels, BRAIN_LABELS)
+    reference = load(series.high_field)
+    images = {SMOOTHED: gaussian_filter(low, (SMOOTHING_MM / pixel_mm[0], SMOOTHING_MM / pixel_mm[1], 0)),
+              TRUTH: load(data / NOISE_FREE_DIR / name), TRUTH_3T: load(monotone / HIGH_FIELD_DIR / name),
+              REFERENCE: reference}
     if backend is not None:
         images[MODEL] = np.stack(enhance_slices(backend, axial_slices(low)), axis=SLICE_AXIS)
     draw = series.acquisition
-    pixel_mm = tuple(float(z) for z in nib.load(str(data / LOW_FIELD_DIR / name)).header.get_zooms()[:2])
     nan = float("nan")
     scores = {}
     for label, source_mm in (("assumed", SOURCE_PIXEL_MM), ("drawn", draw.pixel_mm)):
