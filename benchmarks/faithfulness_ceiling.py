@@ -47,7 +47,7 @@ from trainer.simulate.dataset import NOISE_FREE_DIR, SimulatedSeries, parse_sequ
 from benchmarks.inputs import HELDOUT_SEED, model_path
 from benchmarks.quality import (BRAIN_LABELS, HELDOUT, SLICE_AXIS, SMOOTHED, SMOOTHING_MM, axial_slices,
                                 read_case)
-from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
+from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 
 TRUTH, TRUTH_3T, REFERENCE, MODEL = ("noise-free truth", "truth in 3 T contrast", "3 T reference",
                                      "model FP32")
@@ -108,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, action="append",
                         help="FP32 ONNX model to score beside them (repeatable; its contract names the sequence) "
                              "[the shipped model of each sequence that has one]")
-    parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="simulated data")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     if args.subjects < 1:
         parser.error("--subjects must be 1 or more")

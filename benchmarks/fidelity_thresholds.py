@@ -28,9 +28,9 @@ from lohires_edge.fidelity import slice_scores
 from trainer.pairs import find_pairs
 
 from benchmarks.inputs import model_path
-from benchmarks.quality import (SLICE_AXIS, axial_slices, BASELINE, FP32, HELDOUT, OTHER_SEQUENCE, SMOOTHED, TV, Case, candidates,
-                                labelled_data, out_of_range_cases, read_case)
-from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
+from benchmarks.quality import (BASELINE, FP32, HELDOUT, OTHER_SEQUENCE, SLICE_AXIS, SMOOTHED, TV, Case,
+                                axial_slices, candidates, labelled_data, out_of_range_cases, read_case)
+from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 
 FAITHFUL = (SMOOTHED, BASELINE, TV)
 INVENTED = "smoothed input + invented lesion"
@@ -89,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="FP32 ONNX model [the shipped T1 model]")
     parser.add_argument("--subjects", type=int, default=2, help="subjects per condition [%(default)s]")
-    parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="simulated data")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 

@@ -38,7 +38,7 @@ from trainer.pairs import find_pairs
 
 from benchmarks.quality import (HELDOUT, OTHER_SEQUENCE, Case, axial_slices, labelled_data, out_of_range_cases,
                                 read_case, shipped_models)
-from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
+from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 
 EVERY = 2  # score every 2nd slice: neighbouring 1 mm slices say nearly the same
 MIN_WHITE_MATTER_MM2 = 2000.0
@@ -98,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subjects", type=int, default=6, help="held-out subjects [%(default)s]; out-of-range "
                         "conditions use at most 2")
     parser.add_argument("--every", type=int, default=EVERY, help="score every N-th slice [%(default)s]")
-    parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="simulated data")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 

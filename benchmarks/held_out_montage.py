@@ -30,7 +30,7 @@ from trainer.slices import anatomy_slices
 
 from benchmarks.inputs import model_path
 from benchmarks.quality import SLICE_AXIS, labelled_data
-from benchmarks.report import RESULTS_DIR, run_script
+from benchmarks.report import RESULTS_DIR, add_output_arguments, run_script
 
 LEVELS = (0.45, 0.6)  # of the slices with anatomy, from the bottom: the ventricles and the frontal white matter
 COLUMNS = ("64 mT input", "model", f"departs from input (white: {DEPARTURE_WHITE:.0%})", "3 T reference")
@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="FP32 ONNX model [the shipped T1 model]")
     parser.add_argument("--subjects", type=int, default=6, help="held-out subjects [%(default)s]")
-    parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="simulated data")
     parser.add_argument("--out", type=Path, help="PNG [RESULTS_DIR/<sequence>-held-out.png]")
+    add_output_arguments(parser, results=False)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 

@@ -25,7 +25,7 @@ from lohires_edge.errors import LohiresError
 
 from benchmarks.inputs import generator_config, int8_model, model_path
 from benchmarks.matmul_peak import matmul_peak_gflops
-from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
+from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 
 
 def backends_for(path: Path, precision: str) -> tuple[list[Backend], list[str]]:
@@ -61,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--int8-targets", default="onnxruntime",
                         help="quantization targets to time (onnxruntime,tensorrt); empty: FP32 only")
     parser.add_argument("--matmul-size", type=int, default=2048)
-    parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="INT8 models, calibration data")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
+    add_output_arguments(parser, "INT8 models, calibration data")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 

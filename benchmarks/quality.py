@@ -53,7 +53,7 @@ from trainer.simulate.dataset import LABELS_DIR, tissue_label
 from trainer.simulate.tissues import CSF, GREY_MATTER, LESION, WHITE_MATTER
 
 from benchmarks.inputs import HELDOUT_SEED, int8_model
-from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
+from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 
 METRICS = ("psnr", "ssim", "nrmse")
 NO_REFERENCE = ("r2", "departing", "brain_r2", "brain_departing", "cnr_gain", "lesion_contrast")
@@ -261,8 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-of-range-subjects", type=int, default=OUT_OF_RANGE_SUBJECTS,
                         help="subjects per out-of-range condition (simulated, seed 2; 0: none) [%(default)s]")
     parser.add_argument("--int8-target", default="onnxruntime", choices=("onnxruntime", "tensorrt"))
-    parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="INT8 models, simulated data")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
+    add_output_arguments(parser, "INT8 models, simulated data")
     args = parser.parse_args(argv)
     if args.out_of_range_subjects < 0:
         parser.error("--out-of-range-subjects must be 0 or more")

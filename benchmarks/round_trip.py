@@ -58,7 +58,7 @@ from trainer.demo import (free_port, program, receiver_command, running, sender_
 
 from benchmarks.inputs import HELDOUT_SEED, model_path, simulated_data
 from benchmarks.linear_fit import fit_line
-from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
+from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from benchmarks.series import source_slices, write_series
 
 BUDGET_S_PER_SLICE = 1.0
@@ -203,10 +203,9 @@ def main(argv: list[str] | None = None) -> int:
                         "[simulate one subject, seed 2, under --work]")
     parser.add_argument("--receive-count", type=int, default=200, help="series length for the receive rate")
     parser.add_argument("--receive-repeats", type=int, default=3)
-    parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="simulated data cache")
     parser.add_argument("--tcp-nodelay", choices=("0", "1"), default="1",
                         help="TCP_NODELAY for the dcmtk peers (1: Nagle off)")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
+    add_output_arguments(parser, "simulated data cache")
     args = parser.parse_args(argv)
     os.environ["TCP_NODELAY"] = args.tcp_nodelay  # read by dcmtk's storescu/storescp, inherited by them
     # SIGTERM unwinds through the `running` blocks, so the servers stop; the caller's handler comes back after.

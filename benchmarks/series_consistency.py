@@ -38,7 +38,8 @@ from lohires_edge.slice_mapping import intensity_window  # noqa: E402
 from lohires_edge.volumes import read_dicom_series  # noqa: E402
 
 from benchmarks.inputs import model_path  # noqa: E402
-from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record  # noqa: E402
+from benchmarks.report import (  # noqa: E402
+    RESULTS_DIR, WORK_DIR, add_output_arguments, markdown_table, run_script, write_record)
 
 WHITE_MATTER_LABEL = 1  # simulate_dataset(labels=True): 0 air, 1 white matter, 2 grey matter, ...
 MIN_WHITE_MATTER_PIXELS = 50  # fewer (the top and bottom of the head): no median worth comparing
@@ -106,9 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequence", default="T1", choices=SEQUENCES)
     parser.add_argument("--size", default="full", choices=("full", "small"), help="simulator size")
     parser.add_argument("--seed", type=int, default=2, help="simulated subject (2: the held-out seed)")
-    parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work" / "series_consistency")
     parser.add_argument("--png", type=Path, default=RESULTS_DIR / "series_consistency.png")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
+    add_output_arguments(parser, work_dir=WORK_DIR / "series_consistency")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from trainer.simulate import LABELS_DIR, simulate_dataset  # trainer is optional for the edge-only scripts

@@ -27,7 +27,7 @@ from typing import Iterator
 from lohires_edge.contract import read_contract
 
 from benchmarks.inputs import HELDOUT_SEED, model_path, simulated_data
-from benchmarks.report import RESULTS_DIR, markdown_table, run_script, write_record
+from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from benchmarks.round_trip import round_trip
 from benchmarks.series import source_slices, write_series
 
@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--count", type=int, default=200, help="slices per run")
     parser.add_argument("--hogs", type=int, default=os.cpu_count() or 2, help="busy-loop processes [one per CPU]")
-    parser.add_argument("--work", type=Path, default=RESULTS_DIR / "work", help="simulated data cache")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where the JSON record goes")
+    add_output_arguments(parser, "simulated data cache")
     args = parser.parse_args(argv)
     os.environ["TCP_NODELAY"] = "1"  # as benchmarks.round_trip: dcmtk's Nagle delay is not the node's
 
