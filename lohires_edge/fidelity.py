@@ -144,11 +144,12 @@ def robust_range(values: np.ndarray) -> float:
     return float(high - low) if high > low else max(float(np.abs(values).max()), 1.0)
 
 
-def monotone_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The least-squares fit of y by a non-decreasing function of x (1D arrays of the same length)."""
+def monotone_fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The least-squares fit of y by a non-decreasing function of x (1D arrays of the same length), each
+    point counted by its positive weight (all equal when None)."""
     order = np.argsort(x, kind="stable")
     fitted = np.empty_like(y)
-    fitted[order] = isotonic_regression(y[order]).x
+    fitted[order] = isotonic_regression(y[order], weights=None if weights is None else weights[order]).x
     return fitted
 
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from benchmarks.loopback.peers import program
 from lohires_edge.errors import LohiresError
+from lohires_edge.image_quality import lesion_contrast
 from trainer.cli import main as train_main
 from trainer.simulate import SMALL, simulate_dataset
 from trainer.simulate.dataset import REFERENCES
@@ -93,6 +94,30 @@ def test_a_monotone_reference_is_3t_contrast_as_a_function_of_the_64mt_signal(tm
                                                                               reference.ravel())[0, 1] + 0.05
     for folder in ("Low_field", "Noise_free"):
         assert np.array_equal(volume("3t", folder), volume("monotone", folder))
+
+
+def test_a_brain_fitted_reference_takes_3t_contrast_from_the_brain_and_keeps_its_lesions(tmp_path):
+    # A FLAIR's scalp fat is about as bright as the brain at 64 mT and twice as bright at 3 T: a map fitted
+    # over the whole head pulls the brain's values towards the fat's and fades the lesions against white
+    # matter. Fitted on the brain, the reference is still a non-decreasing function of the 64 mT signal,
+    # is nearer 3 T over the brain, and its lesions stand out more. Seed 1's first subject has lesions.
+    for reference in REFERENCES:
+        simulate_dataset(tmp_path / reference, 1, sequences=("FLAIR",), seed=1, size="small", noise_free=True,
+                         labels=True, reference=reference)
+
+    def volume(reference: str, folder: str = "High_field") -> np.ndarray:
+        return np.asarray(nib.load(tmp_path / reference / folder / "POCEMR001_FLAIR.nii.gz").dataobj, float)
+
+    labels = np.asarray(nib.load(tmp_path / "3t" / "Labels" / "POCEMR001_labels.nii.gz").dataobj)
+    brain, white, lesion = np.isin(labels, (1, 2, 3, 5)), labels == 1, labels == 5
+    truth, reference = volume("monotone", "Noise_free"), volume("3t")
+    whole_head, brain_fitted = volume("monotone"), volume("monotone-brain")
+    fitted = monotone_recontrast(truth, brain_fitted)
+    assert 1.0 - np.sum((brain_fitted - fitted) ** 2) / np.sum((brain_fitted - brain_fitted.mean()) ** 2) > 0.98
+    assert (np.abs(brain_fitted - reference)[brain].mean()
+            < 0.8 * np.abs(whole_head - reference)[brain].mean())
+    assert lesion_contrast(brain_fitted, lesion, white) > lesion_contrast(whole_head, lesion, white) + 0.05
+    assert np.array_equal(volume("monotone-brain", "Low_field"), volume("3t", "Low_field"))
 
 
 def test_cli_writes_pairs_and_dicom(tmp_path):

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trainer.simulate.monotone_reference import monotone_recontrast
+from trainer.simulate.monotone_reference import BRAIN_WEIGHT_FLOOR, brain_weights, monotone_recontrast
+from trainer.simulate.tissues import FAT, LESION, TISSUES, WHITE_MATTER
 
 
 @given(st.lists(st.floats(0, 1e3, allow_nan=False), min_size=2, max_size=40, unique=True))
@@ -29,3 +30,24 @@ def test_the_recontrast_keeps_the_truths_order_and_is_the_least_squares_one() ->
 def test_grids_that_differ_are_refused() -> None:
     with pytest.raises(ValueError, match="share a grid"):
         monotone_recontrast(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+def test_a_weight_decides_how_far_a_point_pulls_the_fit() -> None:
+    truth = np.array([1.0, 2.0, 3.0])
+    reference = np.array([10.0, 40.0, 30.0])  # the last two in the wrong order
+    np.testing.assert_allclose(monotone_recontrast(truth, reference), [10.0, 35.0, 35.0])
+    np.testing.assert_allclose(monotone_recontrast(truth, reference, np.array([1.0, 1e-6, 1.0])),
+                               [10.0, 30.0, 30.0], atol=1e-4)  # the light one follows the heavy one
+
+
+def test_brain_weights_are_each_voxels_brain_fraction_and_a_floor_elsewhere() -> None:
+    fractions = np.zeros((len(TISSUES), 4))
+    fractions[TISSUES.index(WHITE_MATTER)] = [1.0, 0.5, 0.0, 0.0]
+    fractions[TISSUES.index(LESION)] = [0.0, 0.25, 0.0, 0.0]
+    fractions[TISSUES.index(FAT)] = [0.0, 0.25, 1.0, 0.0]  # the last voxel is air
+    np.testing.assert_allclose(brain_weights(fractions), [1.0, 0.75, BRAIN_WEIGHT_FLOOR, BRAIN_WEIGHT_FLOOR])
+
+
+def test_weights_on_another_grid_are_refused() -> None:
+    with pytest.raises(ValueError, match="share a grid"):
+        monotone_recontrast(np.zeros((2, 2)), np.zeros((2, 2)), np.ones((2, 3)))

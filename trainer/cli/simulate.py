@@ -30,7 +30,9 @@ from trainer.simulate.geometry import SIZES
               help="What High_field holds. 3t: the 3 T reference through the 64 mT slices. monotone: its "
                    "contrast mapped onto the 64 mT noise-free signal by the best non-decreasing map, where the "
                    "input's anatomy lies: a target with 3 T contrast and nothing the input does not hold "
-                   "(no noise, no misregistration, no contrast reversal).")
+                   "(no noise, no misregistration, no contrast reversal). monotone-brain: the same map fitted "
+                   "on the brain alone, so a tissue whose contrast reverses between the fields (a FLAIR's "
+                   "scalp fat) cannot pull the brain's contrast and lesions towards its own.")
 def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None, size: str,
             reference: str) -> None:
     """Write OUT/Low_field and OUT/High_field NIfTI pairs for N simulated subjects."""

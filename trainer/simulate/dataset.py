@@ -27,7 +27,7 @@ from lohires_edge.errors import LohiresError
 from trainer.simulate import acquisition, dicom_series, nifti, registration
 from trainer.simulate.anatomy import draw_anatomy, tissue_fractions
 from trainer.simulate.geometry import SIZES, Geometry
-from trainer.simulate.monotone_reference import monotone_recontrast
+from trainer.simulate.monotone_reference import monotone_recontrast, brain_weights
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, protocol
 from trainer.simulate.randomization import LowFieldDraw, draw_low_field
 from trainer.simulate.tissues import TISSUES, Tissue
@@ -35,8 +35,9 @@ from trainer.simulate.tissues import TISSUES, Tissue
 LABELS_DIR = "Labels"
 NOISE_FREE_DIR = "Noise_free"
 # What OUT/High_field holds: the 3 T reference through the 64 mT slices, or its contrast mapped monotonically
-# onto the 64 mT noise-free signal, where the input's anatomy lies (monotone_reference.py).
-REFERENCES = ("3t", "monotone")
+# onto the 64 mT noise-free signal, where the input's anatomy lies, by a map fitted over the whole head or
+# over the brain alone (monotone_reference.py).
+REFERENCES = ("3t", "monotone", "monotone-brain")
 # Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
 WHITE_MATTER_VALUE = 1000.0
 _SEQUENCE_STREAM = {"T1": 1, "T2": 2, "FLAIR": 3}  # fixed per name, so sequence subsets reproduce
@@ -75,7 +76,9 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
     the 64 mT image could recover without changing its contrast. The other files do not depend on it.
     reference="monotone" writes, as OUT/High_field, the 3 T reference's contrast mapped onto that
     noise-free signal by the best non-decreasing map (`monotone_reference`): a target with 3 T contrast and
-    no structure, noise or misregistration the input does not have. The other files do not depend on it.
+    no structure, noise or misregistration the input does not have. reference="monotone-brain" fits that map
+    on the brain alone (`monotone_reference.brain_weights`), so the scalp cannot pull the brain's contrast.
+    The other files do not depend on it.
     workers: subjects simulated at once in threads (numpy, FFT and zlib release the GIL); the files do
     not depend on it.
     """
@@ -154,9 +157,12 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
     misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
                                                             draw.misregistration_voxels, rng)
 
-    monotone = reference == "monotone"
+    monotone = reference.startswith("monotone")
     if monotone:  # fitted where both are aligned, then placed where the input's anatomy lies
-        high = registration.to_high_grid(monotone_recontrast(signal, high_native).astype(np.float32),
+        weights = (brain_weights(np.stack([acquisition.thick_slices(f, geometry, reference_grid)
+                                           for f in fractions]))
+                   if reference == "monotone-brain" else None)
+        high = registration.to_high_grid(monotone_recontrast(signal, high_native, weights).astype(np.float32),
                                          reference_grid, geometry, misregistration)
     else:
         high = registration.to_high_grid(high_native, reference_grid, geometry, registration.NO_MISREGISTRATION)
