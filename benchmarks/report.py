@@ -23,13 +23,14 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 WORK_DIR = RESULTS_DIR / "work"  # simulated data, INT8 models: what a benchmark makes once and reuses
 
 
-def add_output_arguments(parser: argparse.ArgumentParser, work: str | None = "simulated data",
+def add_output_arguments(parser: argparse.ArgumentParser, work_help: str | None = "simulated data",
                          work_dir: Path = WORK_DIR, results: bool = True) -> None:
-    """The options every benchmark shares, as one group: --work (what it makes and reuses, described by
-    `work`; left out when None) and --results (where its JSON record goes; left out when False)."""
+    """The options of the benchmarks that simulate data or write a record, as one group: --work (what it
+    makes and reuses, described by `work_help`; left out when None) and --results (where its JSON record
+    goes; left out when False)."""
     group = parser.add_argument_group("files")
-    if work is not None:
-        group.add_argument("--work", type=Path, default=work_dir, help=f"{work} [%(default)s]")
+    if work_help is not None:
+        group.add_argument("--work", type=Path, default=work_dir, help=f"{work_help} [%(default)s]")
     if results:
         group.add_argument("--results", type=Path, default=RESULTS_DIR,
                            help="where the JSON record goes [%(default)s]")

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trainer.simulate.monotone_reference import BRAIN_WEIGHT_FLOOR, brain_weights, monotone_recontrast
-from trainer.simulate.tissues import FAT, LESION, TISSUES, WHITE_MATTER
+from trainer.simulate.tissues import CSF, FAT, GREY_MATTER, LESION, TISSUES, WHITE_MATTER
 
 
 @given(st.lists(st.floats(0, 1e3, allow_nan=False), min_size=2, max_size=40, unique=True))
@@ -41,11 +41,14 @@ def test_a_weight_decides_how_far_a_point_pulls_the_fit() -> None:
 
 
 def test_brain_weights_are_each_voxels_brain_fraction_and_a_floor_elsewhere() -> None:
-    fractions = np.zeros((len(TISSUES), 4))
-    fractions[TISSUES.index(WHITE_MATTER)] = [1.0, 0.5, 0.0, 0.0]
-    fractions[TISSUES.index(LESION)] = [0.0, 0.25, 0.0, 0.0]
-    fractions[TISSUES.index(FAT)] = [0.0, 0.25, 1.0, 0.0]  # the last voxel is air
-    np.testing.assert_allclose(brain_weights(fractions), [1.0, 0.75, BRAIN_WEIGHT_FLOOR, BRAIN_WEIGHT_FLOOR])
+    fractions = np.zeros((len(TISSUES), 6))
+    fractions[TISSUES.index(WHITE_MATTER)] = [1.0, 0.5, 0.0, 0.0, 0.0, 0.0]
+    fractions[TISSUES.index(LESION)] = [0.0, 0.25, 0.0, 0.0, 0.0, 0.0]
+    fractions[TISSUES.index(GREY_MATTER)] = [0.0, 0.0, 0.0, 0.0, 0.6, 0.0]
+    fractions[TISSUES.index(CSF)] = [0.0, 0.0, 0.0, 0.0, 0.3, 1.0]
+    fractions[TISSUES.index(FAT)] = [0.0, 0.25, 1.0, 0.0, 0.1, 0.0]  # the fourth voxel is air
+    np.testing.assert_allclose(brain_weights(fractions),
+                               [1.0, 0.75, BRAIN_WEIGHT_FLOOR, BRAIN_WEIGHT_FLOOR, 0.9, 1.0])
 
 
 def test_weights_on_another_grid_are_refused() -> None:

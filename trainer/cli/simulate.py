@@ -32,7 +32,8 @@ from trainer.simulate.geometry import SIZES
                    "input's anatomy lies: a target with 3 T contrast and nothing the input does not hold "
                    "(no noise, no misregistration, no contrast reversal). monotone-brain: the same map fitted "
                    "on the brain alone, so a tissue whose contrast reverses between the fields (a FLAIR's "
-                   "scalp fat) cannot pull the brain's contrast and lesions towards its own.")
+                   "scalp fat) cannot pull the brain's contrast and lesions towards its own (lesions may stand "
+                   "out more than at 3 T; docs/simulator.md).")
 def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None, size: str,
             reference: str) -> None:
     """Write OUT/Low_field and OUT/High_field NIfTI pairs for N simulated subjects."""

@@ -2,7 +2,8 @@
 
 OUT/Low_field/POCEMR001_T1.nii.gz  the 64 mT acquisition resampled onto the 3 T grid
 OUT/High_field/POCEMR001_T1.nii.gz the 3 T reference through the 64 mT acquisition's slices, on the 3 T grid
-                                   (reference="monotone": its contrast on the 64 mT noise-free anatomy)
+                                   (reference="monotone" or "monotone-brain": its contrast on the 64 mT
+                                   noise-free anatomy)
 OUT/Labels/POCEMR001_labels.nii.gz the dominant tissue per 3 T voxel (only with labels=True)
 OUT/Noise_free/POCEMR001_T1.nii.gz the 64 mT acquisition's noise-free signal at the 3 T in-plane resolution,
                                    on the 3 T grid (only with noise_free=True)
@@ -27,7 +28,7 @@ from lohires_edge.errors import LohiresError
 from trainer.simulate import acquisition, dicom_series, nifti, registration
 from trainer.simulate.anatomy import draw_anatomy, tissue_fractions
 from trainer.simulate.geometry import SIZES, Geometry
-from trainer.simulate.monotone_reference import monotone_recontrast, brain_weights
+from trainer.simulate.monotone_reference import brain_weights, monotone_recontrast
 from trainer.simulate.protocols import HIGH_FIELD_T, LOW_FIELD_T, protocol
 from trainer.simulate.randomization import LowFieldDraw, draw_low_field
 from trainer.simulate.tissues import TISSUES, Tissue
@@ -37,7 +38,8 @@ NOISE_FREE_DIR = "Noise_free"
 # What OUT/High_field holds: the 3 T reference through the 64 mT slices, or its contrast mapped monotonically
 # onto the 64 mT noise-free signal, where the input's anatomy lies, by a map fitted over the whole head or
 # over the brain alone (monotone_reference.py).
-REFERENCES = ("3t", "monotone", "monotone-brain")
+MONOTONE_REFERENCES = ("monotone", "monotone-brain")
+REFERENCES = ("3t", *MONOTONE_REFERENCES)
 # Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
 WHITE_MATTER_VALUE = 1000.0
 _SEQUENCE_STREAM = {"T1": 1, "T2": 2, "FLAIR": 3}  # fixed per name, so sequence subsets reproduce
@@ -157,7 +159,7 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
     misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
                                                             draw.misregistration_voxels, rng)
 
-    monotone = reference.startswith("monotone")
+    monotone = reference in MONOTONE_REFERENCES
     if monotone:  # fitted where both are aligned, then placed where the input's anatomy lies
         weights = (brain_weights(np.stack([acquisition.thick_slices(f, geometry, reference_grid)
                                            for f in fractions]))
@@ -168,7 +170,7 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
         high = registration.to_high_grid(high_native, reference_grid, geometry, registration.NO_MISREGISTRATION)
     high_path = out / HIGH_FIELD_DIR / name
     nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(),
-                       f"lohires-edge sim 3T {sequence}" + (" monotone" if monotone else ""))
+                       f"lohires-edge sim 3T {sequence}" + (f" {reference}" if monotone else ""))
     if noise_free:  # where the 64 mT volume's anatomy lies, residual misregistration included
         nifti.write_volume(out / NOISE_FREE_DIR / name,
                            _stored(registration.to_high_grid(signal, reference_grid, geometry, misregistration),
