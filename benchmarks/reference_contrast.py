@@ -1,0 +1,93 @@
+"""What each training target holds: grey/white and lesion contrast of `simulate --reference` 3t, monotone
+and monotone-brain, beside the 64 mT input and its noise-free truth, on labelled simulated subjects.
+
+A model learns its target; a target that fades a lesion or pulls grey and white matter together teaches
+that. This scores the targets themselves, before any training: (white - grey) / white and
+(lesion - white) / white of each volume over the simulated tissue labels (image_quality.lesion_contrast),
+per subject. About 1 minute per subject and sequence (three simulations each).
+
+    python -m benchmarks.reference_contrast [--sequences T1,T2,FLAIR] [--subjects 12] [--seed 11]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from benchmarks.quality import MIN_LESION_VOXELS
+from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
+from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, volume_name
+from lohires_edge.image_quality import lesion_contrast
+from trainer.simulate import simulate_dataset
+from trainer.simulate.dataset import LABELS_DIR, NOISE_FREE_DIR, REFERENCES, parse_sequences, tissue_label
+from trainer.simulate.tissues import GREY_MATTER, LESION, WHITE_MATTER
+
+INPUT, TRUTH = "64 mT input", "noise-free truth"
+IMAGES = (INPUT, TRUTH, *REFERENCES)
+
+
+def simulated(work: Path, reference: str, subjects: int, sequences: tuple[str, ...], seed: int) -> Path:
+    """The folder of `reference`'s pairs (with labels and the noise-free truth), simulated unless present."""
+    folder = work / f"reference-contrast-seed{seed}-{reference}"
+    low = folder / LOW_FIELD_DIR
+    if not (low.is_dir() and all(len(list(low.glob(f"*_{s}.nii*"))) >= subjects for s in sequences)):
+        logging.info("simulating %d subject(s) (seed %d, %s, reference %s) into %s", subjects, seed,
+                     ",".join(sequences), reference, folder)
+        simulate_dataset(folder, subjects, sequences=sequences, seed=seed, labels=True, noise_free=True,
+                         reference=reference)
+    return folder
+
+
+def contrasts(image: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """(white - grey) / white and, with MIN_LESION_VOXELS of lesion, (lesion - white) / white (else NaN)."""
+    white, grey, lesion = (labels == tissue_label(t) for t in (WHITE_MATTER, GREY_MATTER, LESION))
+    mean_white = float(image[white].mean())
+    return {"grey_white": (mean_white - float(image[grey].mean())) / mean_white,
+            "lesion": (lesion_contrast(image, lesion, white) if lesion.sum() >= MIN_LESION_VOXELS
+                       else float("nan"))}
+
+
+def subject_rows(folders: dict[str, Path], subject: str, sequence: str) -> dict[str, dict[str, float]]:
+    """Every image's contrasts for one subject and sequence (the 3t folder's input and labels)."""
+    def load(path: Path) -> np.ndarray:
+        return np.asarray(nib.load(str(path)).dataobj, dtype=np.float64)
+
+    name = volume_name(subject, sequence)
+    base = folders["3t"]
+    labels = np.asarray(nib.load(str(base / LABELS_DIR / f"{subject}_labels.nii.gz")).dataobj)
+    images = {INPUT: load(base / LOW_FIELD_DIR / name), TRUTH: load(base / NOISE_FREE_DIR / name),
+              **{reference: load(folder / HIGH_FIELD_DIR / name) for reference, folder in folders.items()}}
+    return {image: contrasts(volume, labels) for image, volume in images.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sequences", default="T1,T2,FLAIR", help="comma-separated [%(default)s]")
+    parser.add_argument("--subjects", type=int, default=12, help="subjects per sequence [%(default)s]")
+    parser.add_argument("--seed", type=int, default=11, help="simulator seed, one used in no training "
+                        "[%(default)s]")
+    add_output_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    sequences = parse_sequences(args.sequences)
+    folders = {reference: simulated(args.work, reference, args.subjects, sequences, args.seed)
+               for reference in REFERENCES}
+    subjects = [f"POCEMR{n:03d}" for n in range(1, args.subjects + 1)]
+    record = {sequence: {subject: subject_rows(folders, subject, sequence) for subject in subjects}
+              for sequence in sequences}
+    for sequence, per_subject in record.items():
+        rows = [[subject] + [f"{scores[image]['grey_white']:+.3f} / {scores[image]['lesion']:+.2f}"
+                             for image in IMAGES] for subject, scores in per_subject.items()]
+        print(f"\n{sequence}: (white - grey) / white / (lesion - white) / white (nan: no lesion)\n")
+        print(markdown_table(["subject", *IMAGES], rows))
+    path = write_record("reference_contrast", {"seed": args.seed, "sequences": record}, args.results)
+    print(f"\nJSON: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_script(main, "reference_contrast")
