@@ -50,7 +50,7 @@ from trainer.evaluation import to_reference_scale
 from trainer.pairs import find_pairs, load_pair
 from trainer.simulate import Geometry, simulate_dataset
 from trainer.simulate.dataset import LABELS_DIR, tissue_label
-from trainer.simulate.tissues import CSF, GREY_MATTER, LESION, WHITE_MATTER
+from trainer.simulate.tissues import BRAIN_TISSUES, GREY_MATTER, LESION, WHITE_MATTER
 
 from benchmarks.inputs import HELDOUT_SEED, int8_model
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
@@ -63,9 +63,7 @@ HELDOUT_SUBJECTS = 6
 OUT_OF_RANGE_SUBJECTS = 2
 INPUT, BASELINE, FP32, INT8 = "64 mT input", "classical baseline (NLM)", "model FP32", "model INT8 Q/DQ"
 REFERENCE = "3 T reference"
-# Tissue labels of the brain: white and grey matter, CSF and white-matter lesions; fat, bone and muscle are
-# the scalp and skull.
-BRAIN_LABELS = tuple(tissue_label(t) for t in (WHITE_MATTER, GREY_MATTER, CSF, LESION))
+BRAIN_LABELS = tuple(tissue_label(t) for t in BRAIN_TISSUES)  # the tissue labels of the brain
 SMOOTHED, TV = "input smoothed σ 1.5 mm", "TV denoiser"
 SMOOTHING_MM = 1.5
 # Chambolle's weight on a slice scaled by its 99.5th percentile: the CNR gain is highest near 0.06 on the
@@ -104,13 +102,16 @@ def shipped_models() -> list[Path]:
 
 
 def labelled_data(folder: Path, subjects: int, sequences: tuple[str, ...],
-                  size: str | Geometry = "full") -> Path:
-    """`folder`, simulated (held-out seed, with tissue labels) unless it already holds every sequence."""
+                  size: str | Geometry = "full", seed: int = HELDOUT_SEED, noise_free: bool = False,
+                  reference: str = "3t") -> Path:
+    """`folder`, simulated (by default the held-out seed; always with tissue labels) unless it already
+    holds every sequence."""
     low = folder / LOW_FIELD_DIR
     if not (low.is_dir() and all(len(list(low.glob(f"*_{s}.nii*"))) >= subjects for s in sequences)):
-        logging.info("simulating %d subject(s) (seed %d, %s) into %s", subjects, HELDOUT_SEED,
-                     ",".join(sequences), folder)
-        simulate_dataset(folder, subjects, sequences=sequences, seed=HELDOUT_SEED, size=size, labels=True)
+        logging.info("simulating %d subject(s) (seed %d, %s, reference %s) into %s", subjects, seed,
+                     ",".join(sequences), reference, folder)
+        simulate_dataset(folder, subjects, sequences=sequences, seed=seed, size=size, labels=True,
+                         noise_free=noise_free, reference=reference)
     return folder
 
 

@@ -18,28 +18,15 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from benchmarks.quality import MIN_LESION_VOXELS
+from benchmarks.quality import MIN_LESION_VOXELS, labelled_data
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, volume_name
 from lohires_edge.image_quality import lesion_contrast
-from trainer.simulate import simulate_dataset
 from trainer.simulate.dataset import LABELS_DIR, NOISE_FREE_DIR, REFERENCES, parse_sequences, tissue_label
 from trainer.simulate.tissues import GREY_MATTER, LESION, WHITE_MATTER
 
 INPUT, TRUTH = "64 mT input", "noise-free truth"
 IMAGES = (INPUT, TRUTH, *REFERENCES)
-
-
-def simulated(work: Path, reference: str, subjects: int, sequences: tuple[str, ...], seed: int) -> Path:
-    """The folder of `reference`'s pairs (with labels and the noise-free truth), simulated unless present."""
-    folder = work / f"reference-contrast-seed{seed}-{reference}"
-    low = folder / LOW_FIELD_DIR
-    if not (low.is_dir() and all(len(list(low.glob(f"*_{s}.nii*"))) >= subjects for s in sequences)):
-        logging.info("simulating %d subject(s) (seed %d, %s, reference %s) into %s", subjects, seed,
-                     ",".join(sequences), reference, folder)
-        simulate_dataset(folder, subjects, sequences=sequences, seed=seed, labels=True, noise_free=True,
-                         reference=reference)
-    return folder
 
 
 def contrasts(image: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -74,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     sequences = parse_sequences(args.sequences)
-    folders = {reference: simulated(args.work, reference, args.subjects, sequences, args.seed)
+    folders = {reference: labelled_data(args.work / f"reference-contrast-seed{args.seed}-{reference}",
+                                        args.subjects, sequences, seed=args.seed, noise_free=True,
+                                        reference=reference)
                for reference in REFERENCES}
     subjects = [f"POCEMR{n:03d}" for n in range(1, args.subjects + 1)]
     record = {sequence: {subject: subject_rows(folders, subject, sequence) for subject in subjects}

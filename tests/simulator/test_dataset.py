@@ -16,8 +16,8 @@ from lohires_edge.image_quality import lesion_contrast
 from trainer.cli import main as train_main
 from trainer.simulate import SMALL, simulate_dataset
 from trainer.simulate.dataset import REFERENCES, tissue_label
-from trainer.simulate.monotone_reference import BRAIN_TISSUES, monotone_recontrast
-from trainer.simulate.tissues import LESION, WHITE_MATTER
+from trainer.simulate.monotone_reference import monotone_recontrast
+from trainer.simulate.tissues import BRAIN_TISSUES, LESION, WHITE_MATTER
 
 
 def test_layout_is_exactly_what_the_trainer_reads(small_run):

@@ -161,8 +161,7 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
 
     monotone = reference in MONOTONE_REFERENCES
     if monotone:  # fitted where both are aligned, then placed where the input's anatomy lies
-        weights = (brain_weights(np.stack([acquisition.thick_slices(f, geometry, reference_grid)
-                                           for f in fractions]))
+        weights = (brain_weights(fractions, lambda f: acquisition.thick_slices(f, geometry, reference_grid))
                    if reference == "monotone-brain" else None)
         high = registration.to_high_grid(monotone_recontrast(signal, high_native, weights).astype(np.float32),
                                          reference_grid, geometry, misregistration)

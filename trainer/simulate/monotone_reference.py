@@ -14,12 +14,13 @@ one the scalp cannot bend.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from lohires_edge.fidelity import monotone_fit
-from trainer.simulate.tissues import CSF, GREY_MATTER, LESION, TISSUES, WHITE_MATTER
+from trainer.simulate.tissues import BRAIN_TISSUES, TISSUES
 
-BRAIN_TISSUES = (WHITE_MATTER, GREY_MATTER, CSF, LESION)
 BRAIN_WEIGHT_FLOOR = 1e-6  # off the brain: the fit must stay defined (positive weights) without being pulled
 
 
@@ -35,13 +36,16 @@ def monotone_recontrast(truth: np.ndarray, reference: np.ndarray, weights: np.nd
                         flat_weights).reshape(truth.shape)
 
 
-def brain_weights(fractions: np.ndarray) -> np.ndarray:
+def brain_weights(fractions: np.ndarray, to_fit_grid: Callable[[np.ndarray], np.ndarray] | None = None
+                  ) -> np.ndarray:
     """Voxel weights that fit the map on the brain: each voxel's fraction of brain tissue (white and grey
     matter, CSF, lesions), and a negligible weight elsewhere. `fractions` is (tissues, ...) in the order of
-    `tissues.TISSUES`, on the fit's grid.
+    `tissues.TISSUES`; `to_fit_grid`, when given, takes one tissue's fractions onto the fit's grid (only the
+    brain's tissues are taken there).
 
     A tissue whose contrast reverses between the fields (a FLAIR's scalp fat: as bright as the brain at
     64 mT, twice as bright at 3 T) would otherwise pull the brain's 3 T values towards its own; left out of
     the fit, it takes the brain's map instead of its 3 T contrast."""
-    brain = sum(np.asarray(fractions[TISSUES.index(t)], dtype=np.float64) for t in BRAIN_TISSUES)
+    on_grid = to_fit_grid or np.asarray
+    brain = sum(np.asarray(on_grid(fractions[TISSUES.index(t)]), dtype=np.float64) for t in BRAIN_TISSUES)
     return np.maximum(brain, BRAIN_WEIGHT_FLOOR)

@@ -74,3 +74,5 @@ MUSCLE = Tissue("muscle", 0.75, 0.050, _T1_MUSCLE)
 
 # The order of the anatomy's fraction maps (label = 1 + index).
 TISSUES = (WHITE_MATTER, GREY_MATTER, CSF, FAT, LESION, BONE, MUSCLE)
+# The brain; fat, bone and muscle are the scalp and skull.
+BRAIN_TISSUES = (WHITE_MATTER, GREY_MATTER, CSF, LESION)
