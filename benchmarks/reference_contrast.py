@@ -4,7 +4,7 @@ and monotone-brain, beside the 64 mT input and its noise-free truth, on labelled
 A model learns its target; a target that fades a lesion or pulls grey and white matter together teaches
 that. This scores the targets themselves, before any training: (white - grey) / white and
 (lesion - white) / white of each volume over the simulated tissue labels (image_quality.lesion_contrast),
-per subject. About 1 minute per subject and sequence (three simulations each).
+per subject. About 8 minutes with the defaults (twelve subjects, three sequences, three simulations each).
 
     python -m benchmarks.reference_contrast [--sequences T1,T2,FLAIR] [--subjects 12] [--seed 11]
 """
