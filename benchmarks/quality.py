@@ -255,7 +255,8 @@ def score_model(model: Path, args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, action="append",
-                        help="FP32 ONNX model (repeatable; its contract names the sequence) [every shipped model]")
+                        help="FP32 ONNX model (repeatable, one per sequence; its contract names the "
+                        "sequence) [every shipped model]")
     parser.add_argument("--data", type=Path, help="held-out NIfTI pairs (Low_field/, High_field/, optional "
                         "Labels/) [simulate 6 subjects, seed 2, with labels, under --work]")
     parser.add_argument("--max-subjects", type=int, help="score only the first N held-out subjects")
@@ -271,7 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     models = args.model or shipped_models()
     if not models:
         raise LohiresError("no model is shipped yet and none was given; pass --model ONNX")
-    results = {read_contract(model).sequence: score_model(model, args) for model in models}
+    sequences = [read_contract(model).sequence for model in models]
+    repeated = sorted({s for s in sequences if sequences.count(s) > 1})
+    if repeated:  # the record is keyed by sequence: a second model would overwrite the first's scores
+        parser.error(f"one --model per sequence: {', '.join(repeated)} given more than once; "
+                     "run the benchmark once per model to compare two models of a sequence")
+    results = {sequence: score_model(model, args) for sequence, model in zip(sequences, models)}
 
     rows = [[sequence, name, len(r["subjects"]), *(f"{s[m]:.3f} ± {s[f'{m}_sd']:.3f}" for m in METRICS)]
             for sequence, r in results.items() for name, s in r["summary"].items()]

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from benchmarks.flip_disagreement import suggested_threshold, texture_correlation, white_matter_texture
 from benchmarks.linear_fit import fit_line
 from benchmarks.matmul_peak import matmul_flops
+from benchmarks.quality import main as quality_main
 from benchmarks.quality import out_of_range_cases, summarize
 from benchmarks.report import markdown_table, write_record
 from benchmarks.round_trip import peak_rss_mib
+from lohires_edge.models import default_model_path
 
 finite = st.floats(-1e3, 1e3, allow_nan=False)
 
@@ -65,6 +67,17 @@ def test_summary_leaves_out_subjects_without_the_metric() -> None:
 def test_no_out_of_range_subjects_means_no_cases_and_nothing_simulated(tmp_path) -> None:
     assert list(out_of_range_cases(tmp_path, "T1", 0)) == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_quality_refuses_two_models_of_one_sequence_before_scoring_either(tmp_path, capsys) -> None:
+    """Its record is keyed by sequence: a second T1 would silently overwrite the first's scores."""
+    t1 = str(default_model_path("T1"))
+    with pytest.raises(SystemExit) as exit_:
+        quality_main(["--model", t1, "--model", t1, "--work", str(tmp_path / "work"),
+                      "--results", str(tmp_path / "results")])
+    assert exit_.value.code == 2
+    assert "one --model per sequence: T1" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists() and not (tmp_path / "results").exists()
 
 
 def test_markdown_table_has_a_header_rule_and_one_line_per_row() -> None:
