@@ -22,18 +22,16 @@ import argparse
 import logging
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 from skimage.metrics import structural_similarity
 
 from benchmarks.quality import BRAIN_LABELS, HELDOUT_SUBJECTS, OTHER_SEQUENCE, axial_slices, labelled_data
+from benchmarks.inputs import one_sequence, tissue_labels
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
-from lohires_edge.errors import LohiresError
 from lohires_edge.inference import enhance_slices
 from trainer.pairs import find_pairs, load_pair
-from trainer.simulate.dataset import LABELS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +63,7 @@ def score_subjects(models: list[Path], data: Path, sequence: str, max_subjects: 
     scores: dict[str, list[dict]] = {}
     for pair in find_pairs(data, sequence)[:max_subjects]:
         low, high, _ = load_pair(pair)
-        labels_path = data / LABELS_DIR / f"{pair.subject}_labels.nii.gz"
-        if not labels_path.is_file():
-            raise LohiresError(f"{labels_path} is missing: this benchmark needs the simulator's tissue labels")
-        brain = np.isin(np.asarray(nib.load(str(labels_path)).dataobj), BRAIN_LABELS)
+        brain = np.isin(tissue_labels(data, pair.subject), BRAIN_LABELS)
         images = {INPUT: low, **{str(model): np.stack(enhance_slices(backend, axial_slices(low)), axis=2)
                                  for model, backend in zip(models, backends)}}
         for name, image in images.items():
@@ -88,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="score the first N held-out subjects [%(default)s]")
     add_output_arguments(parser, "simulated data")
     args = parser.parse_args(argv)
-    sequences = {read_contract(model).sequence for model in args.model}
-    if len(sequences) != 1:
-        parser.error(f"--model: give models of one sequence (got {', '.join(sorted(sequences))})")
-    sequence = sequences.pop()
+    sequence = one_sequence(parser, args.model)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     data = args.data or labelled_data(args.work / "heldout-labelled", HELDOUT_SUBJECTS,
                                       (sequence, OTHER_SEQUENCE[sequence]))

@@ -4,14 +4,19 @@ simulated 64 mT data (the held-out set given, or simulated here so that anyone c
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from pathlib import Path
+
+import nibabel as nib
+import numpy as np
 
 from lohires_edge.backends.selection import resolve_model
 from lohires_edge.contract import read_contract
 from lohires_edge.dataset_layout import LOW_FIELD_DIR
 from lohires_edge.engine_store import file_sha256
+from lohires_edge.errors import LohiresError
 from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, DEFAULT_METHOD, TARGETS,
                                        quantization_record, quantize_model, recipe)
 from lohires_edge.volumes import sample_slices
@@ -68,3 +73,21 @@ def int8_model(fp32: Path, work: Path, target: str = "onnxruntime") -> Path:
     quantize_model(fp32, out, calibration, holdout, DEFAULT_METHOD, max_ssim_drop=1.0, min_psnr=float("-inf"),
                    target=target)
     return out
+
+
+def one_sequence(parser: argparse.ArgumentParser, models: list[Path]) -> str:
+    """The one sequence the contracts of `models` name; a usage error through `parser` if they name more."""
+    sequences = {read_contract(model).sequence for model in models}
+    if len(sequences) != 1:
+        parser.error(f"--model: give models of one sequence (got {', '.join(sorted(sequences))})")
+    return sequences.pop()
+
+
+def tissue_labels(data: Path, subject: str) -> np.ndarray:
+    """The simulator's tissue labels of `subject` in `data` (Labels/), for the benchmarks that need them."""
+    from trainer.simulate.dataset import LABELS_DIR  # trainer is optional for the edge-only scripts
+
+    path = data / LABELS_DIR / f"{subject}_labels.nii.gz"
+    if not path.is_file():
+        raise LohiresError(f"{path} is missing: this benchmark needs the simulator's tissue labels")
+    return np.asarray(nib.load(str(path)).dataobj)

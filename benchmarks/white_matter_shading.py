@@ -21,18 +21,16 @@ import argparse
 import logging
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from benchmarks.quality import axial_slices
+from benchmarks.inputs import one_sequence, tissue_labels
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-from lohires_edge.contract import read_contract
-from lohires_edge.errors import LohiresError
 from lohires_edge.inference import enhance_slices
 from trainer.pairs import find_pairs, load_pair
-from trainer.simulate.dataset import LABELS_DIR, tissue_label
+from trainer.simulate.dataset import tissue_label
 from trainer.simulate.tissues import WHITE_MATTER
 
 log = logging.getLogger(__name__)
@@ -78,18 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-subjects", type=int, help="score only the first N subjects")
     add_output_arguments(parser, work_help=None)
     args = parser.parse_args(argv)
-    sequences = {read_contract(model).sequence for model in args.model}
-    if len(sequences) != 1:
-        parser.error(f"--model: give models of one sequence (got {', '.join(sorted(sequences))})")
-    sequence = sequences.pop()
+    sequence = one_sequence(parser, args.model)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     backends = {str(model): OnnxRuntimeBackend(model) for model in args.model}
     per_subject, rows = [], []
     for pair in find_pairs(args.data, sequence)[:args.max_subjects]:
-        labels_path = args.data / LABELS_DIR / f"{pair.subject}_labels.nii.gz"
-        if not labels_path.is_file():
-            raise LohiresError(f"{labels_path} is missing: this benchmark needs the simulator's tissue labels")
-        white = np.asarray(nib.load(str(labels_path)).dataobj) == tissue_label(WHITE_MATTER)
+        white = tissue_labels(args.data, pair.subject) == tissue_label(WHITE_MATTER)
         low, high, _ = load_pair(pair)
         images = {INPUT: gaussian_filter(low.astype(np.float64), (INPUT_SMOOTHING, INPUT_SMOOTHING, 0)),
                   REFERENCE: high, **{name: np.stack(enhance_slices(backend, axial_slices(low)), axis=2)

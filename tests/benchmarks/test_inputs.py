@@ -1,9 +1,16 @@
-"""The benchmarks' INT8 cache: a Q/DQ file is reused only if it was made the way it would be made now."""
+"""What the benchmarks read: the INT8 cache (a Q/DQ file is reused only if it was made the way it would be made
+now), the one sequence of the models given, the simulator's tissue labels."""
 
 from __future__ import annotations
 
-from benchmarks.inputs import int8_model
+import argparse
+
+import pytest
+
+from benchmarks.inputs import int8_model, one_sequence, tissue_labels
 from lohires_edge.dataset_layout import LOW_FIELD_DIR
+from lohires_edge.errors import LohiresError
+from lohires_edge.models import default_model_path
 from lohires_edge.quantization import (DEFAULT_CALIBRATION_SLICES, DEFAULT_HOLDOUT_SLICES, DEFAULT_METHOD,
                                        quantization_record, quantize_model)
 from lohires_edge.volumes import sample_slices
@@ -28,3 +35,17 @@ def test_a_cached_int8_model_made_with_another_recipe_is_remade(tiny_model, tmp_
 
     made_at = cached.stat().st_mtime_ns
     assert int8_model(tiny_model, tmp_path) == cached and cached.stat().st_mtime_ns == made_at  # now reused
+
+
+def test_models_of_two_sequences_are_a_usage_error(capsys) -> None:
+    t1, t2 = default_model_path("T1"), default_model_path("T2")
+    parser = argparse.ArgumentParser(prog="bench")
+    assert one_sequence(parser, [t1, t1]) == "T1"
+    with pytest.raises(SystemExit) as exit_:
+        one_sequence(parser, [t1, t2])
+    assert exit_.value.code == 2 and "give models of one sequence (got T1, T2)" in capsys.readouterr().err
+
+
+def test_missing_labels_are_named(tmp_path) -> None:
+    with pytest.raises(LohiresError, match="POCEMR001_labels.nii.gz is missing"):
+        tissue_labels(tmp_path, "POCEMR001")
