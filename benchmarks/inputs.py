@@ -1,5 +1,6 @@
-"""What the benchmarks run on: the model (the shipped default or one given), its INT8 Q/DQ version, and
-simulated 64 mT data (the held-out set given, or simulated here so that anyone can run the scripts).
+"""What the benchmarks run on: the model (the shipped default or one given), its INT8 Q/DQ version,
+simulated 64 mT data (the held-out set given, or simulated here so that anyone can run the scripts), and
+the simulator's tissue labels for the benchmarks that score regions.
 """
 
 from __future__ import annotations
