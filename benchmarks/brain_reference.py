@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from benchmarks.quality import BRAIN_LABELS, HELDOUT_SUBJECTS, OTHER_SEQUENCE, axial_slices, labelled_data
 from benchmarks.inputs import one_sequence, tissue_labels
+from benchmarks.quality import BRAIN_LABELS, HELDOUT_SUBJECTS, OTHER_SEQUENCE, axial_slices, labelled_data
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
