@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from benchmarks.quality import axial_slices
 from benchmarks.inputs import one_sequence, tissue_labels
+from benchmarks.quality import axial_slices
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.inference import enhance_slices
