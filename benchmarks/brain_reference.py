@@ -26,16 +26,17 @@ import numpy as np
 from skimage.metrics import structural_similarity
 
 from benchmarks.inputs import one_sequence, tissue_labels
-from benchmarks.quality import BRAIN_LABELS, HELDOUT_SUBJECTS, OTHER_SEQUENCE, axial_slices, labelled_data
+from benchmarks.quality import (BRAIN_LABELS, HELDOUT_SUBJECTS, OTHER_SEQUENCE, enhanced_volume, labelled_data,
+                                summarize)
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import read_contract
-from lohires_edge.inference import enhance_slices
 from trainer.pairs import find_pairs, load_pair
 
 log = logging.getLogger(__name__)
 
 INPUT = "64 mT input"
+METRICS = ("psnr", "ssim")
 
 
 def aligned_brain_metrics(reference: np.ndarray, image: np.ndarray, brain: np.ndarray) -> dict[str, float]:
@@ -53,24 +54,19 @@ def aligned_brain_metrics(reference: np.ndarray, image: np.ndarray, brain: np.nd
             "ssim": float(ssim_map[brain].mean())}
 
 
-def mean_sd(values: list[float]) -> str:
-    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
-
-
-def score_subjects(models: list[Path], data: Path, sequence: str, max_subjects: int) -> dict[str, list[dict]]:
-    """Per image name (the input, then each model as given), its metrics on each subject."""
+def score_subjects(models: list[Path], data: Path, sequence: str, max_subjects: int
+                   ) -> tuple[list[str], list[dict[str, dict[str, float]]]]:
+    """The subjects scored and, per subject, each image's METRICS (the input, then each model as given)."""
     backends = [OnnxRuntimeBackend(model) for model in models]
-    scores: dict[str, list[dict]] = {}
+    subjects, per_subject = [], []
     for pair in find_pairs(data, sequence)[:max_subjects]:
         low, high, _ = load_pair(pair)
         brain = np.isin(tissue_labels(data, pair.subject), BRAIN_LABELS)
-        images = {INPUT: low, **{str(model): np.stack(enhance_slices(backend, axial_slices(low)), axis=2)
-                                 for model, backend in zip(models, backends)}}
-        for name, image in images.items():
-            scores.setdefault(name, []).append({"subject": pair.subject,
-                                                **aligned_brain_metrics(high, image, brain)})
+        images = {INPUT: low, **{str(model): enhanced_volume(backend, low) for model, backend in zip(models, backends)}}
+        subjects.append(pair.subject)
+        per_subject.append({name: aligned_brain_metrics(high, image, brain) for name, image in images.items()})
         log.info("%s %s scored", sequence, pair.subject)
-    return scores
+    return subjects, per_subject
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,16 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     data = args.data or labelled_data(args.work / "heldout-labelled", HELDOUT_SUBJECTS,
                                       (sequence, OTHER_SEQUENCE[sequence]))
-    scores = score_subjects(args.model, data, sequence, args.max_subjects)
-    rows = [[name, len(per), *(mean_sd([s[m] for s in per]) for m in ("psnr", "ssim"))]
-            for name, per in scores.items()]
+    subjects, per_subject = score_subjects(args.model, data, sequence, args.max_subjects)
+    summary = summarize(per_subject, METRICS)
+    rows = [[name, len(subjects), *(f"{s[m]:.3f} ± {s[f'{m}_sd']:.3f}" for m in METRICS)]
+            for name, s in summary.items()]
     print(f"\n{sequence}: against the 3 T reference over the brain, each image aligned to it by the "
           "least-squares line there (mean ± sd over subjects)\n")
     print(markdown_table(["image", "subjects", "brain PSNR (dB)", "brain SSIM"], rows))
     path = write_record("brain_reference", {"sequence": sequence,
                                             "models": {str(m): read_contract(m).model_id for m in args.model},
                                             "data": str(args.data) if args.data else "simulated, seed 2",
-                                            "per_subject": scores}, results_dir=args.results)
+                                            "subjects": subjects, "summary": summary,
+                                            "per_subject": per_subject}, results_dir=args.results)
     print(f"\nJSON: {path}")
     return 0
 

@@ -40,12 +40,11 @@ from lohires_edge.dataset_layout import HIGH_FIELD_DIR, volume_name
 from lohires_edge.errors import LohiresError
 from lohires_edge.fidelity import SOURCE_PIXEL_MM, fidelity
 from lohires_edge.image_quality import image_metrics
-from lohires_edge.inference import enhance_slices
 from trainer.simulate import simulate_dataset
 from trainer.simulate.dataset import NOISE_FREE_DIR, SimulatedSeries, parse_sequences
 
 from benchmarks.inputs import HELDOUT_SEED, model_path
-from benchmarks.quality import (BRAIN_LABELS, HELDOUT, SLICE_AXIS, SMOOTHED, SMOOTHING_MM, axial_slices,
+from benchmarks.quality import (BRAIN_LABELS, HELDOUT, SMOOTHED, SMOOTHING_MM, enhanced_volume,
                                 read_case)
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 
@@ -71,7 +70,7 @@ def subject_scores(series: SimulatedSeries, data: Path, monotone: Path, backend:
               TRUTH: load(data / NOISE_FREE_DIR / name), TRUTH_3T: load(monotone / HIGH_FIELD_DIR / name),
               REFERENCE: reference}
     if backend is not None:
-        images[MODEL] = np.stack(enhance_slices(backend, axial_slices(low)), axis=SLICE_AXIS)
+        images[MODEL] = enhanced_volume(backend, low)
     draw = series.acquisition
     nan = float("nan")
     scores = {}

@@ -37,6 +37,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, uniform_filter1d
 from skimage.restoration import denoise_tv_chambolle
 
+from lohires_edge.backends.base import Backend
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import SEQUENCES, read_contract
 from lohires_edge.dataset_layout import LOW_FIELD_DIR
@@ -161,6 +162,11 @@ def axial_slices(volume: np.ndarray) -> list[np.ndarray]:
     return [volume[:, :, k] for k in range(volume.shape[SLICE_AXIS])]
 
 
+def enhanced_volume(backend: Backend, volume: np.ndarray) -> np.ndarray:
+    """`volume` enhanced slice by slice through enhance_slices (the node's slice mapping), on its own grid."""
+    return np.stack(enhance_slices(backend, axial_slices(volume)), axis=SLICE_AXIS)
+
+
 def total_variation(slice_: np.ndarray) -> np.ndarray:
     scale = float(np.percentile(slice_, 99.5)) or 1.0
     return denoise_tv_chambolle(np.asarray(slice_, dtype=np.float64) / scale, weight=TV_WEIGHT) * scale
@@ -175,7 +181,7 @@ def candidates(low: np.ndarray, pixel_mm: tuple[float, float], fp32: OnnxRuntime
         SMOOTHED: gaussian_filter(low, (SMOOTHING_MM / pixel_mm[0], SMOOTHING_MM / pixel_mm[1], 0)),
         BASELINE: np.stack([classical_baseline(s) for s in slices], axis=SLICE_AXIS),
         TV: np.stack([total_variation(s) for s in slices], axis=SLICE_AXIS),
-        FP32: np.stack(enhance_slices(fp32, slices), axis=SLICE_AXIS),
+        FP32: enhanced_volume(fp32, low),
     }
 
 
@@ -237,9 +243,8 @@ def score_model(model: Path, args: argparse.Namespace) -> dict:
         case = read_case(HELDOUT, pair.subject, pair.low, data)
         volumes = candidates(case.low, case.pixel_mm, fp32)
         no_reference.setdefault(HELDOUT, []).append(no_reference_scores(case, {**volumes, REFERENCE: high}))
-        int8_volume = np.stack(enhance_slices(int8, axial_slices(low)), axis=SLICE_AXIS)
         reference.append(reference_scores(high, {INPUT: low, BASELINE: volumes[BASELINE], FP32: volumes[FP32],
-                                                 INT8: int8_volume}, fp32))
+                                                 INT8: enhanced_volume(int8, low)}, fp32))
         logging.info("%s %s %s scored", sequence, HELDOUT, pair.subject)
     for case in out_of_range_cases(args.work, sequence, args.out_of_range_subjects):
         no_reference.setdefault(case.condition, []).append(

@@ -18,11 +18,12 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from benchmarks.inputs import tissue_labels
 from benchmarks.quality import MIN_LESION_VOXELS, labelled_data
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, volume_name
 from lohires_edge.image_quality import lesion_contrast
-from trainer.simulate.dataset import LABELS_DIR, NOISE_FREE_DIR, REFERENCES, parse_sequences, tissue_label
+from trainer.simulate.dataset import NOISE_FREE_DIR, REFERENCES, parse_sequences, tissue_label
 from trainer.simulate.tissues import GREY_MATTER, LESION, WHITE_MATTER
 
 INPUT, TRUTH = "64 mT input", "noise-free truth"
@@ -45,7 +46,7 @@ def subject_rows(folders: dict[str, Path], subject: str, sequence: str) -> dict[
 
     name = volume_name(subject, sequence)
     base = folders["3t"]
-    labels = np.asarray(nib.load(str(base / LABELS_DIR / f"{subject}_labels.nii.gz")).dataobj)
+    labels = tissue_labels(base, subject)
     images = {INPUT: load(base / LOW_FIELD_DIR / name), TRUTH: load(base / NOISE_FREE_DIR / name),
               **{reference: load(folder / HIGH_FIELD_DIR / name) for reference, folder in folders.items()}}
     return {image: contrasts(volume, labels) for image, volume in images.items()}

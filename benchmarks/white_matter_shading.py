@@ -25,10 +25,9 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from benchmarks.inputs import one_sequence, tissue_labels
-from benchmarks.quality import axial_slices
+from benchmarks.quality import enhanced_volume
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-from lohires_edge.inference import enhance_slices
 from trainer.pairs import find_pairs, load_pair
 from trainer.simulate.dataset import tissue_label
 from trainer.simulate.tissues import WHITE_MATTER
@@ -84,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         white = tissue_labels(args.data, pair.subject) == tissue_label(WHITE_MATTER)
         low, high, _ = load_pair(pair)
         images = {INPUT: gaussian_filter(low.astype(np.float64), (INPUT_SMOOTHING, INPUT_SMOOTHING, 0)),
-                  REFERENCE: high, **{name: np.stack(enhance_slices(backend, axial_slices(low)), axis=2)
-                                      for name, backend in backends.items()}}
+                  REFERENCE: high, **{name: enhanced_volume(backend, low) for name, backend in backends.items()}}
         scores = {name: volume_shading(image, white) for name, image in images.items()}
         per_subject.append({"subject": pair.subject,
                             **{name: {"shading": value, "slice": k} for name, (value, k) in scores.items()}})
