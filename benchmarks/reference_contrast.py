@@ -22,7 +22,7 @@ from benchmarks.inputs import tissue_labels
 from benchmarks.quality import MIN_LESION_VOXELS, labelled_data
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, volume_name
-from lohires_edge.image_quality import lesion_contrast
+from lohires_edge.image_quality import lesion_contrast, relative_contrast
 from trainer.simulate.dataset import NOISE_FREE_DIR, REFERENCES, parse_sequences, tissue_label
 from trainer.simulate.tissues import GREY_MATTER, LESION, WHITE_MATTER
 
@@ -33,8 +33,7 @@ IMAGES = (INPUT, TRUTH, *REFERENCES)
 def contrasts(image: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """(white - grey) / white and, with MIN_LESION_VOXELS of lesion, (lesion - white) / white (else NaN)."""
     white, grey, lesion = (labels == tissue_label(t) for t in (WHITE_MATTER, GREY_MATTER, LESION))
-    mean_white = float(image[white].mean())
-    return {"grey_white": (mean_white - float(image[grey].mean())) / mean_white,
+    return {"grey_white": -relative_contrast(image, grey, white),
             "lesion": (lesion_contrast(image, lesion, white) if lesion.sum() >= MIN_LESION_VOXELS
                        else float("nan"))}
 

@@ -163,16 +163,21 @@ def cnr_gain(source: np.ndarray, output: np.ndarray, white: np.ndarray, grey: np
     return grey_white_cnr(output, white, grey) / grey_white_cnr(source, white, grey)
 
 
-def lesion_contrast(image: np.ndarray, lesion: np.ndarray, white: np.ndarray) -> float:
-    """(mean lesion - mean white matter) / mean white matter: how far lesions stand out from the tissue they
-    sit in. Compared between an output, its input and the 3 T reference, it tells a model that fades
-    pathology (the failure a faithfulness score over the whole brain averages away). NaN if a mask is empty.
-    """
+def relative_contrast(image: np.ndarray, region: np.ndarray, background: np.ndarray) -> float:
+    """(mean over `region` - mean over `background`) / mean over `background`: a contrast with no unit, so an
+    output, its input and the 3 T reference compare on their own scales. NaN if a mask is empty."""
     img = np.asarray(image, dtype=np.float64)
-    if not lesion.any() or not white.any():
+    if not region.any() or not background.any():
         return float("nan")
-    background = float(img[white].mean())
-    return _ratio(float(img[lesion].mean()) - background, background)
+    base = float(img[background].mean())
+    return _ratio(float(img[region].mean()) - base, base)
+
+
+def lesion_contrast(image: np.ndarray, lesion: np.ndarray, white: np.ndarray) -> float:
+    """How far lesions stand out from the white matter they sit in. Compared between an output, its input and
+    the 3 T reference, it tells a model that fades pathology (the failure a faithfulness score over the whole
+    brain averages away)."""
+    return relative_contrast(image, lesion, white)
 
 
 def white_grey_masks(image: np.ndarray, brain: np.ndarray, sequence: str) -> tuple[np.ndarray, np.ndarray]:
