@@ -124,6 +124,24 @@ def test_a_brain_fitted_reference_takes_3t_contrast_from_the_brain_and_its_lesio
         assert np.array_equal(volume("monotone-brain", folder), volume("monotone", folder))
 
 
+def test_a_noise_free_reference_is_the_inputs_own_signal_and_leaves_the_input_alone(tmp_path):
+    # The denoising target: High_field is what Noise_free holds, which has the input's contrast (it tracks
+    # the input far better than the 3 T reference does), and the 64 mT volume is the same file as with a
+    # 3 T reference.
+    for reference in ("3t", "noise-free"):
+        simulate_dataset(tmp_path / reference, 1, sequences=("FLAIR",), seed=2, size="small", noise_free=True,
+                         reference=reference)
+
+    def volume(reference: str, folder: str) -> np.ndarray:
+        return np.asarray(nib.load(tmp_path / reference / folder / "POCEMR001_FLAIR.nii.gz").dataobj, float)
+
+    target, low = volume("noise-free", "High_field"), volume("noise-free", "Low_field")
+    assert np.array_equal(target, volume("noise-free", "Noise_free"))
+    assert np.array_equal(low, volume("3t", "Low_field"))
+    assert (np.corrcoef(target.ravel(), low.ravel())[0, 1]
+            > np.corrcoef(volume("3t", "High_field").ravel(), low.ravel())[0, 1] + 0.05)
+
+
 def test_cli_writes_pairs_and_dicom(tmp_path):
     result = CliRunner().invoke(train_main, [
         "simulate", str(tmp_path / "out"), "--subjects", "1", "--sequences", "flair,T1", "--seed", "3",

@@ -33,7 +33,8 @@ from trainer.simulate.geometry import SIZES
                    "(no noise, no misregistration, no contrast reversal). monotone-brain: the same map fitted "
                    "on the brain alone, so a tissue whose contrast reverses between the fields (a FLAIR's "
                    "scalp fat) cannot pull the brain's contrast and lesions towards its own (lesions may stand "
-                   "out more than at 3 T; docs/simulator.md).")
+                   "out more than at 3 T; docs/simulator.md). noise-free: the 64 mT noise-free signal itself, "
+                   "a target with the input's own contrast (the model learns to denoise and sharpen only).")
 def command(out: Path, subjects: int, sequences: str, seed: int, dicom_dir: Path | None, size: str,
             reference: str) -> None:
     """Write OUT/Low_field and OUT/High_field NIfTI pairs for N simulated subjects."""

@@ -37,9 +37,11 @@ LABELS_DIR = "Labels"
 NOISE_FREE_DIR = "Noise_free"
 # What OUT/High_field holds: the 3 T reference through the 64 mT slices, or its contrast mapped monotonically
 # onto the 64 mT noise-free signal, where the input's anatomy lies, by a map fitted over the whole head or
-# over the brain alone (monotone_reference.py).
+# over the brain alone (monotone_reference.py), or that noise-free signal itself (a target that keeps the
+# input's contrast: the model only denoises and sharpens).
 MONOTONE_REFERENCES = ("monotone", "monotone-brain")
-REFERENCES = ("3t", *MONOTONE_REFERENCES)
+NOISE_FREE_REFERENCE = "noise-free"
+REFERENCES = ("3t", *MONOTONE_REFERENCES, NOISE_FREE_REFERENCE)
 # Stored value of a white-matter voxel; everything else scales with it (CSF on T2 is ~3-4x).
 WHITE_MATTER_VALUE = 1000.0
 _SEQUENCE_STREAM = {"T1": 1, "T2": 2, "FLAIR": 3}  # fixed per name, so sequence subsets reproduce
@@ -80,7 +82,8 @@ def simulate_dataset(out: Path, subjects: int, sequences: Sequence[str] = SEQUEN
     noise-free signal by the best non-decreasing map (`monotone_reference`): a target with 3 T contrast and
     no structure, noise or misregistration the input does not have. reference="monotone-brain" fits that map
     on the brain alone (`monotone_reference.brain_weights`), so the scalp cannot pull the brain's contrast.
-    The other files do not depend on it.
+    reference="noise-free" writes that noise-free signal itself (what noise_free=True writes to
+    OUT/Noise_free): a target with the input's own contrast. The other files do not depend on `reference`.
     workers: subjects simulated at once in threads (numpy, FFT and zlib release the GIL); the files do
     not depend on it.
     """
@@ -159,22 +162,25 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
     misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
                                                             draw.misregistration_voxels, rng)
 
-    monotone = reference in MONOTONE_REFERENCES
-    if monotone:  # fitted where both are aligned, then placed where the input's anatomy lies
+    # where the 64 mT volume's anatomy lies, residual misregistration included
+    noise_free_high = registration.to_high_grid(signal, reference_grid, geometry, misregistration)
+    if reference in MONOTONE_REFERENCES:  # fitted where both are aligned, then placed where the input's anatomy lies
         weights = (brain_weights(fractions, lambda f: acquisition.thick_slices(f, geometry, reference_grid))
                    if reference == "monotone-brain" else None)
         high = registration.to_high_grid(monotone_recontrast(signal, high_native, weights).astype(np.float32),
                                          reference_grid, geometry, misregistration)
+    elif reference == NOISE_FREE_REFERENCE:
+        high = noise_free_high
     else:
         high = registration.to_high_grid(high_native, reference_grid, geometry, registration.NO_MISREGISTRATION)
     high_path = out / HIGH_FIELD_DIR / name
-    nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(),
-                       f"lohires-edge sim 3T {sequence}" + (f" {reference}" if monotone else ""))
-    if noise_free:  # where the 64 mT volume's anatomy lies, residual misregistration included
-        nifti.write_volume(out / NOISE_FREE_DIR / name,
-                           _stored(registration.to_high_grid(signal, reference_grid, geometry, misregistration),
-                                   np.int16),
-                           geometry.high_affine(), f"lohires-edge sim 64mT {sequence} noise-free")
+    description = {"3t": f"lohires-edge sim 3T {sequence}",
+                   NOISE_FREE_REFERENCE: f"lohires-edge sim 64mT {sequence} noise-free"}.get(
+                       reference, f"lohires-edge sim 3T {sequence} {reference}")
+    nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(), description)
+    if noise_free:
+        nifti.write_volume(out / NOISE_FREE_DIR / name, _stored(noise_free_high, np.int16), geometry.high_affine(),
+                           f"lohires-edge sim 64mT {sequence} noise-free")
     low = registration.to_high_grid(native.astype(np.float32), grid, geometry, misregistration)
     low_path = out / LOW_FIELD_DIR / name
     nifti.write_volume(low_path, _stored(low, np.int16, scale=1.0), geometry.high_affine(),
