@@ -162,15 +162,16 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
     misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
                                                             draw.misregistration_voxels, rng)
 
-    # where the 64 mT volume's anatomy lies, residual misregistration included
-    noise_free_high = registration.to_high_grid(signal, reference_grid, geometry, misregistration)
+    def noise_free_high() -> np.ndarray:  # where the 64 mT volume's anatomy lies, residual misregistration included
+        return registration.to_high_grid(signal, reference_grid, geometry, misregistration)
+
     if reference in MONOTONE_REFERENCES:  # fitted where both are aligned, then placed where the input's anatomy lies
         weights = (brain_weights(fractions, lambda f: acquisition.thick_slices(f, geometry, reference_grid))
                    if reference == "monotone-brain" else None)
         high = registration.to_high_grid(monotone_recontrast(signal, high_native, weights).astype(np.float32),
                                          reference_grid, geometry, misregistration)
     elif reference == NOISE_FREE_REFERENCE:
-        high = noise_free_high
+        high = noise_free_high()
     else:
         high = registration.to_high_grid(high_native, reference_grid, geometry, registration.NO_MISREGISTRATION)
     high_path = out / HIGH_FIELD_DIR / name
@@ -179,7 +180,7 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
                        reference, f"lohires-edge sim 3T {sequence} {reference}")
     nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(), description)
     if noise_free:
-        nifti.write_volume(out / NOISE_FREE_DIR / name, _stored(noise_free_high, np.int16), geometry.high_affine(),
+        nifti.write_volume(out / NOISE_FREE_DIR / name, _stored(noise_free_high(), np.int16), geometry.high_affine(),
                            f"lohires-edge sim 64mT {sequence} noise-free")
     low = registration.to_high_grid(native.astype(np.float32), grid, geometry, misregistration)
     low_path = out / LOW_FIELD_DIR / name
