@@ -1,5 +1,5 @@
 """The models shipped in the package: one per sequence, self-describing, runnable, documented, small, and
-closer to 3 T than the 64 mT input on a subject no model has seen.
+closer to 3 T than the 64 mT input, and faithful to it, on a subject no model has seen.
 
 Nothing here names a particular model or version: the shipped files may be replaced by retrained ones of
 the same names, and these tests then say whether the new ones still deserve to be the defaults.
@@ -13,6 +13,7 @@ import pytest
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.contract import SEQUENCES, read_contract
+from lohires_edge.fidelity import DEFAULT_MIN_FIDELITY, fidelity
 from lohires_edge.inference import enhance_slices
 from lohires_edge.models import MODELS_DIR, default_model_path
 from trainer.simulate import HIGH_FIELD_DIR, LOW_FIELD_DIR, subject_id
@@ -20,6 +21,7 @@ from trainer.simulate import HIGH_FIELD_DIR, LOW_FIELD_DIR, subject_id
 MAX_BYTES = 30 * 1024 ** 2
 SHIPPED_SEQUENCES = ("T1", "T2", "FLAIR")
 SHIPPED = [default_model_path(sequence) for sequence in SHIPPED_SEQUENCES]
+SIMULATED_PIXEL_MM = 1.0  # the simulator's volumes lie on the 1 mm 3 T grid
 
 
 def test_the_shipped_models_are_named_by_sequence_and_nothing_else_is_shipped():
@@ -59,7 +61,10 @@ def unseen_subject(tmp_path_factory):
 
 
 @pytest.mark.parametrize("sequence", SHIPPED_SEQUENCES)
-def test_each_model_brings_the_64mT_input_closer_to_3T(sequence, unseen_subject):
+def test_each_model_brings_the_64mT_input_closer_to_3T_and_the_guard_passes_it(sequence, unseen_subject):
+    # Closer to 3 T, but never at the price of faithfulness: a default model whose slices the node's
+    # fidelity guard would flag is no default. The PSNR bar is low because a model may keep the 64 mT
+    # contrast (the FLAIR model denoises only, its card) and then gains on structure, not on intensities.
     from trainer.reference import compare
 
     name = f"{subject_id(1)}_{sequence}.nii.gz"
@@ -69,12 +74,14 @@ def test_each_model_brings_the_64mT_input_closer_to_3T(sequence, unseen_subject)
     picks = range(middle - 20, middle + 21, 8)
     with OnnxRuntimeBackend(default_model_path(sequence)) as backend:
         enhanced = enhance_slices(backend, [low[:, :, k] for k in picks])
-    gains = []
+    gains, scores = [], []
     for k, out in zip(picks, enhanced):
-        scores = compare(high[:, :, k], {"input": low[:, :, k], "model": out})
-        gains.append([scores["model"][m] - scores["input"][m] for m in ("ssim", "psnr")])
+        metrics = compare(high[:, :, k], {"input": low[:, :, k], "model": out})
+        gains.append([metrics["model"][m] - metrics["input"][m] for m in ("ssim", "psnr")])
+        scores.append(fidelity(low[:, :, k].astype(np.float64), out.astype(np.float64), SIMULATED_PIXEL_MM).r2)
     ssim_gains, psnr_gains = np.array(gains).T
     # Closer on average by a clear margin, and on most slices: one lucky slice cannot carry a bad model.
     assert ssim_gains.mean() > 0.1, f"SSIM gain {ssim_gains.mean():.3f}"
-    assert psnr_gains.mean() > 0.5, f"PSNR gain {psnr_gains.mean():.2f} dB"
+    assert psnr_gains.mean() > 0.1, f"PSNR gain {psnr_gains.mean():.2f} dB"
     assert (ssim_gains > 0).sum() >= len(picks) - 1, f"SSIM gains per slice {np.round(ssim_gains, 3)}"
+    assert (np.array(scores) >= DEFAULT_MIN_FIDELITY).sum() >= len(picks) - 1, f"fidelity {np.round(scores, 3)}"
