@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -15,7 +17,11 @@ from lohires_edge.errors import LohiresError
 from lohires_edge.image_quality import lesion_contrast
 from trainer.cli import main as train_main
 from trainer.simulate import SMALL, simulate_dataset
-from trainer.simulate.dataset import REFERENCES, tissue_label
+from trainer.simulate.dataset import (
+    MONOTONE_REFERENCES,
+    NOISE_FREE_REFERENCE,
+    tissue_label,
+)
 from trainer.simulate.monotone_reference import monotone_recontrast
 from trainer.simulate.tissues import BRAIN_TISSUES, LESION, WHITE_MATTER
 
@@ -70,17 +76,25 @@ def test_lesions_can_be_switched_off(tmp_path):
     assert (with_lesions == 5).sum() > 0 and (without == 5).sum() == 0
 
 
+def flair_under_references(out: Path, references: tuple[str, ...], seed: int, labels: bool = False
+                           ) -> Callable[..., np.ndarray]:
+    """One small FLAIR subject simulated once per reference (with its noise-free signal); returns
+    volume(reference, folder="High_field")."""
+    for reference in references:
+        simulate_dataset(out / reference, 1, sequences=("FLAIR",), seed=seed, size="small", noise_free=True,
+                         labels=labels, reference=reference)
+
+    def volume(reference: str, folder: str = "High_field") -> np.ndarray:
+        return np.asarray(nib.load(out / reference / folder / "POCEMR001_FLAIR.nii.gz").dataobj, float)
+    return volume
+
+
 def test_a_monotone_reference_is_3t_contrast_as_a_function_of_the_64mt_signal(tmp_path):
     # FLAIR reverses the scalp between the fields, so its 3 T reference is far from any non-decreasing
     # function of the 64 mT noise-free signal; the monotone reference is one (up to resampling onto the
     # 3 T grid), and nearer the 3 T reference than the noise-free signal itself is. Only the High_field
     # volume differs between the two.
-    for reference in ("3t", "monotone"):
-        simulate_dataset(tmp_path / reference, 1, sequences=("FLAIR",), seed=5, size="small", noise_free=True,
-                         reference=reference)
-
-    def volume(reference: str, folder: str) -> np.ndarray:
-        return np.asarray(nib.load(tmp_path / reference / folder / "POCEMR001_FLAIR.nii.gz").dataobj, float)
+    volume = flair_under_references(tmp_path, ("3t", "monotone"), seed=5)
 
     truth = volume("monotone", "Noise_free")
 
@@ -103,12 +117,7 @@ def test_a_brain_fitted_reference_takes_3t_contrast_from_the_brain_and_its_lesio
     # matter. Fitted on the brain, the reference is still a non-decreasing function of the 64 mT signal,
     # is nearer 3 T over the brain, and its lesions stand out more (here more than at 3 T: the small
     # grid's lesions are partial volumes). Seed 1's first subject has lesions.
-    for reference in REFERENCES:
-        simulate_dataset(tmp_path / reference, 1, sequences=("FLAIR",), seed=1, size="small", noise_free=True,
-                         labels=True, reference=reference)
-
-    def volume(reference: str, folder: str = "High_field") -> np.ndarray:
-        return np.asarray(nib.load(tmp_path / reference / folder / "POCEMR001_FLAIR.nii.gz").dataobj, float)
+    volume = flair_under_references(tmp_path, ("3t", *MONOTONE_REFERENCES), seed=1, labels=True)
 
     labels = np.asarray(nib.load(tmp_path / "3t" / "Labels" / "POCEMR001_labels.nii.gz").dataobj)
     brain = np.isin(labels, [tissue_label(t) for t in BRAIN_TISSUES])
@@ -128,12 +137,7 @@ def test_a_noise_free_reference_is_the_inputs_own_signal_and_leaves_the_input_al
     # The denoising target: High_field is what Noise_free holds, which has the input's contrast (it tracks
     # the input far better than the 3 T reference does), and the 64 mT volume is the same file as with a
     # 3 T reference.
-    for reference in ("3t", "noise-free"):
-        simulate_dataset(tmp_path / reference, 1, sequences=("FLAIR",), seed=2, size="small", noise_free=True,
-                         reference=reference)
-
-    def volume(reference: str, folder: str) -> np.ndarray:
-        return np.asarray(nib.load(tmp_path / reference / folder / "POCEMR001_FLAIR.nii.gz").dataobj, float)
+    volume = flair_under_references(tmp_path, ("3t", NOISE_FREE_REFERENCE), seed=2)
 
     target, low = volume("noise-free", "High_field"), volume("noise-free", "Low_field")
     assert np.array_equal(target, volume("noise-free", "Noise_free"))
