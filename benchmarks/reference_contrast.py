@@ -23,11 +23,12 @@ from benchmarks.quality import MIN_LESION_VOXELS, labelled_data
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.dataset_layout import HIGH_FIELD_DIR, LOW_FIELD_DIR, volume_name
 from lohires_edge.image_quality import lesion_contrast, relative_contrast
-from trainer.simulate.dataset import NOISE_FREE_DIR, REFERENCES, parse_sequences, tissue_label
+from trainer.simulate.dataset import MONOTONE_REFERENCES, NOISE_FREE_DIR, parse_sequences, tissue_label
 from trainer.simulate.tissues import GREY_MATTER, LESION, WHITE_MATTER
 
 INPUT, TRUTH = "64 mT input", "noise-free truth"
-IMAGES = (INPUT, TRUTH, *REFERENCES)
+TARGETS = ("3t", *MONOTONE_REFERENCES)  # the noise-free reference is TRUTH, read from Noise_free
+IMAGES = (INPUT, TRUTH, *TARGETS)
 
 
 def contrasts(image: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     folders = {reference: labelled_data(args.work / f"reference-contrast-seed{args.seed}-{reference}",
                                         args.subjects, sequences, seed=args.seed, noise_free=True,
                                         reference=reference)
-               for reference in REFERENCES}
+               for reference in TARGETS}
     subjects = [f"POCEMR{n:03d}" for n in range(1, args.subjects + 1)]
     record = {sequence: {subject: subject_rows(folders, subject, sequence) for subject in subjects}
               for sequence in sequences}

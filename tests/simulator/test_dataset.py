@@ -17,11 +17,7 @@ from lohires_edge.errors import LohiresError
 from lohires_edge.image_quality import lesion_contrast
 from trainer.cli import main as train_main
 from trainer.simulate import SMALL, simulate_dataset
-from trainer.simulate.dataset import (
-    MONOTONE_REFERENCES,
-    NOISE_FREE_REFERENCE,
-    tissue_label,
-)
+from trainer.simulate.dataset import MONOTONE_REFERENCES, NOISE_FREE_REFERENCE, tissue_label
 from trainer.simulate.monotone_reference import monotone_recontrast
 from trainer.simulate.tissues import BRAIN_TISSUES, LESION, WHITE_MATTER
 
