@@ -76,6 +76,17 @@ def int8_model(fp32: Path, work: Path, target: str = "onnxruntime") -> Path:
     return out
 
 
+def add_labelled_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model (repeatable), --data and --max-subjects: the options of the benchmarks that score models of one
+    sequence on labelled simulated subjects."""
+    parser.add_argument("--model", type=Path, action="append", required=True,
+                        help="FP32 ONNX model (repeatable; all of one sequence, which their contracts name)")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="NIfTI pairs with the simulator's Labels/ (e.g. the held-out set benchmarks.quality "
+                        "simulates under its --work, heldout-labelled/)")
+    parser.add_argument("--max-subjects", type=int, help="score only the first N subjects")
+
+
 def one_sequence(parser: argparse.ArgumentParser, models: list[Path]) -> str:
     """The one sequence the contracts of `models` name; a usage error through `parser` if they name more."""
     sequences = {read_contract(model).sequence for model in models}

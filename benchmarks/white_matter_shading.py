@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from benchmarks.inputs import one_sequence, tissue_labels
+from benchmarks.inputs import add_labelled_model_arguments, one_sequence, tissue_labels
 from benchmarks.quality import enhanced_volume
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
@@ -67,12 +66,7 @@ def volume_shading(volume: np.ndarray, white: np.ndarray) -> tuple[float, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, action="append", required=True,
-                        help="FP32 ONNX model (repeatable; all of one sequence, which their contracts name)")
-    parser.add_argument("--data", type=Path, required=True,
-                        help="NIfTI pairs with the simulator's Labels/ (e.g. the held-out set benchmarks.quality "
-                        "simulates under its --work, heldout-labelled/)")
-    parser.add_argument("--max-subjects", type=int, help="score only the first N subjects")
+    add_labelled_model_arguments(parser)
     add_output_arguments(parser, work_help=None)
     args = parser.parse_args(argv)
     sequence = one_sequence(parser, args.model)
