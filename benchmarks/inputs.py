@@ -13,6 +13,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from benchmarks.report import add_output_arguments
+from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.backends.selection import resolve_model
 from lohires_edge.contract import read_contract
 from lohires_edge.dataset_layout import LOW_FIELD_DIR
@@ -76,15 +78,23 @@ def int8_model(fp32: Path, work: Path, target: str = "onnxruntime") -> Path:
     return out
 
 
-def add_labelled_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model (repeatable), --data and --max-subjects: the options of the benchmarks that score models of one
-    sequence on labelled simulated subjects."""
+def labelled_model_arguments(description: str, argv: list[str] | None
+                             ) -> tuple[argparse.Namespace, str, dict[str, OnnxRuntimeBackend]]:
+    """The command line of a benchmark that scores models of one sequence on labelled simulated subjects
+    (--model, repeatable; --data; --max-subjects; --results): the parsed arguments, the models' sequence (a
+    usage error if they name more than one) and an ONNX Runtime backend per model, keyed by its path."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", type=Path, action="append", required=True,
                         help="FP32 ONNX model (repeatable; all of one sequence, which their contracts name)")
     parser.add_argument("--data", type=Path, required=True,
                         help="NIfTI pairs with the simulator's Labels/ (e.g. the held-out set benchmarks.quality "
                         "simulates under its --work, heldout-labelled/)")
     parser.add_argument("--max-subjects", type=int, help="score only the first N subjects")
+    add_output_arguments(parser, work_help=None)
+    args = parser.parse_args(argv)
+    sequence = one_sequence(parser, args.model)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return args, sequence, {str(model): OnnxRuntimeBackend(model) for model in args.model}
 
 
 def one_sequence(parser: argparse.ArgumentParser, models: list[Path]) -> str:

@@ -15,16 +15,14 @@ above it has built patches out of the noise; a denoiser that removes noise comes
 
 from __future__ import annotations
 
-import argparse
 import logging
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from benchmarks.inputs import add_labelled_model_arguments, one_sequence, tissue_labels
+from benchmarks.inputs import labelled_model_arguments, tissue_labels
 from benchmarks.quality import HELDOUT_SEED, enhanced_volume, with_rician_noise
-from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
-from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from benchmarks.report import markdown_table, run_script, write_record
 from trainer.pairs import find_pairs, load_pair
 from trainer.simulate.dataset import tissue_label
 from trainer.simulate.tissues import BRAIN_TISSUES
@@ -54,13 +52,7 @@ def mottling(clean: np.ndarray, noisy: np.ndarray, brain: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_labelled_model_arguments(parser)
-    add_output_arguments(parser, work_help=None)
-    args = parser.parse_args(argv)
-    sequence = one_sequence(parser, args.model)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    backends = {str(model): OnnxRuntimeBackend(model) for model in args.model}
+    args, sequence, backends = labelled_model_arguments(__doc__.splitlines()[0], argv)
     per_subject, rows = [], []
     for index, pair in enumerate(find_pairs(args.data, sequence)[:args.max_subjects]):
         labels = tissue_labels(args.data, pair.subject)

@@ -17,16 +17,14 @@ subjects), so read it per sequence and look at the slices it names.
 
 from __future__ import annotations
 
-import argparse
 import logging
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from benchmarks.inputs import add_labelled_model_arguments, one_sequence, tissue_labels
+from benchmarks.inputs import labelled_model_arguments, tissue_labels
 from benchmarks.quality import enhanced_volume
-from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
-from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
+from benchmarks.report import markdown_table, run_script, write_record
 from trainer.pairs import find_pairs, load_pair
 from trainer.simulate.dataset import tissue_label
 from trainer.simulate.tissues import WHITE_MATTER
@@ -65,13 +63,7 @@ def volume_shading(volume: np.ndarray, white: np.ndarray) -> tuple[float, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_labelled_model_arguments(parser)
-    add_output_arguments(parser, work_help=None)
-    args = parser.parse_args(argv)
-    sequence = one_sequence(parser, args.model)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    backends = {str(model): OnnxRuntimeBackend(model) for model in args.model}
+    args, sequence, backends = labelled_model_arguments(__doc__.splitlines()[0], argv)
     per_subject, rows = [], []
     for pair in find_pairs(args.data, sequence)[:args.max_subjects]:
         white = tissue_labels(args.data, pair.subject) == tissue_label(WHITE_MATTER)
