@@ -162,26 +162,26 @@ def _simulate_series(out: Path, subject: str, sequence: str, fractions: np.ndarr
     misregistration = registration.residual_misregistration(geometry, draw.misregistration_deg,
                                                             draw.misregistration_voxels, rng)
 
-    def noise_free_high() -> np.ndarray:  # where the 64 mT volume's anatomy lies, residual misregistration included
-        return registration.to_high_grid(signal, reference_grid, geometry, misregistration)
-
+    noise_free_description = f"lohires-edge sim 64mT {sequence} noise-free"
+    # where the 64 mT volume's anatomy lies, residual misregistration included; resampled once, if written
+    noise_free_high = (registration.to_high_grid(signal, reference_grid, geometry, misregistration)
+                       if noise_free or reference == NOISE_FREE_REFERENCE else None)
     if reference in MONOTONE_REFERENCES:  # fitted where both are aligned, then placed where the input's anatomy lies
         weights = (brain_weights(fractions, lambda f: acquisition.thick_slices(f, geometry, reference_grid))
                    if reference == "monotone-brain" else None)
         high = registration.to_high_grid(monotone_recontrast(signal, high_native, weights).astype(np.float32),
                                          reference_grid, geometry, misregistration)
+        description = f"lohires-edge sim 3T {sequence} {reference}"
     elif reference == NOISE_FREE_REFERENCE:
-        high = noise_free_high()
+        high, description = noise_free_high, noise_free_description
     else:
         high = registration.to_high_grid(high_native, reference_grid, geometry, registration.NO_MISREGISTRATION)
+        description = f"lohires-edge sim 3T {sequence}"
     high_path = out / HIGH_FIELD_DIR / name
-    description = {"3t": f"lohires-edge sim 3T {sequence}",
-                   NOISE_FREE_REFERENCE: f"lohires-edge sim 64mT {sequence} noise-free"}.get(
-                       reference, f"lohires-edge sim 3T {sequence} {reference}")
     nifti.write_volume(high_path, _stored(high, np.int16), geometry.high_affine(), description)
     if noise_free:
-        nifti.write_volume(out / NOISE_FREE_DIR / name, _stored(noise_free_high(), np.int16), geometry.high_affine(),
-                           f"lohires-edge sim 64mT {sequence} noise-free")
+        nifti.write_volume(out / NOISE_FREE_DIR / name, _stored(noise_free_high, np.int16), geometry.high_affine(),
+                           noise_free_description)
     low = registration.to_high_grid(native.astype(np.float32), grid, geometry, misregistration)
     low_path = out / LOW_FIELD_DIR / name
     nifti.write_volume(low_path, _stored(low, np.int16, scale=1.0), geometry.high_affine(),
