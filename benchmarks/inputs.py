@@ -13,7 +13,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from benchmarks.report import add_output_arguments
+from benchmarks.report import add_output_arguments, write_record
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
 from lohires_edge.backends.selection import resolve_model
 from lohires_edge.contract import read_contract
@@ -95,6 +95,16 @@ def labelled_model_arguments(description: str, argv: list[str] | None
     sequence = one_sequence(parser, args.model)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     return args, sequence, {str(model): OnnxRuntimeBackend(model) for model in args.model}
+
+
+def write_labelled_model_record(name: str, args: argparse.Namespace, sequence: str,
+                                backends: dict[str, OnnxRuntimeBackend], per_subject: list[dict]) -> None:
+    """The JSON record of a labelled_model_arguments benchmark (its sequence, data, each model's id and the
+    per-subject scores), and where it went."""
+    path = write_record(name, {"sequence": sequence, "data": str(args.data),
+                               "models": {n: b.contract.model_id for n, b in backends.items()},
+                               "per_subject": per_subject}, results_dir=args.results)
+    print(f"\nJSON: {path}")
 
 
 def one_sequence(parser: argparse.ArgumentParser, models: list[Path]) -> str:

@@ -20,12 +20,10 @@ import logging
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from benchmarks.inputs import labelled_model_arguments, tissue_labels
-from benchmarks.quality import HELDOUT_SEED, enhanced_volume, with_rician_noise
-from benchmarks.report import markdown_table, run_script, write_record
+from benchmarks.inputs import labelled_model_arguments, tissue_labels, write_labelled_model_record
+from benchmarks.quality import BRAIN_LABELS, HELDOUT_SEED, enhanced_volume, with_rician_noise
+from benchmarks.report import markdown_table, run_script
 from trainer.pairs import find_pairs, load_pair
-from trainer.simulate.dataset import tissue_label
-from trainer.simulate.tissues import BRAIN_TISSUES
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     per_subject, rows = [], []
     for index, pair in enumerate(find_pairs(args.data, sequence)[:args.max_subjects]):
         labels = tissue_labels(args.data, pair.subject)
-        brain = np.isin(labels, [tissue_label(t) for t in BRAIN_TISSUES])
+        brain = np.isin(labels, BRAIN_LABELS)
         low = load_pair(pair)[0].astype(np.float64)
         noisy = with_rician_noise(low, labels, np.random.default_rng([HELDOUT_SEED, index]))
         scores = {INPUT: mottling(low, noisy, brain),
@@ -73,10 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         ratios = [s[name] / s[INPUT] for s in per_subject]
         print(f"\n{name}: {np.mean(ratios):.1f} x its input's on average "
               f"({min(ratios):.1f}-{max(ratios):.1f} over {len(ratios)} subjects)")
-    path = write_record("noise_mottling", {"sequence": sequence, "data": str(args.data),
-                                           "models": {n: b.contract.model_id for n, b in backends.items()},
-                                           "per_subject": per_subject}, results_dir=args.results)
-    print(f"\nJSON: {path}")
+    write_labelled_model_record("noise_mottling", args, sequence, backends, per_subject)
     return 0
 
 

@@ -22,9 +22,9 @@ import logging
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from benchmarks.inputs import labelled_model_arguments, tissue_labels
+from benchmarks.inputs import labelled_model_arguments, tissue_labels, write_labelled_model_record
 from benchmarks.quality import enhanced_volume
-from benchmarks.report import markdown_table, run_script, write_record
+from benchmarks.report import markdown_table, run_script
 from trainer.pairs import find_pairs, load_pair
 from trainer.simulate.dataset import tissue_label
 from trainer.simulate.tissues import WHITE_MATTER
@@ -82,10 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         above = [s["subject"] for s in per_subject if s[name]["shading"] > s[INPUT]["shading"]]
         print(f"\n{name}: above its input's on {len(above)} of {len(per_subject)} subjects"
               + (f" ({', '.join(above)})" if above else ""))
-    path = write_record("white_matter_shading", {"sequence": sequence, "data": str(args.data),
-                                                 "models": {n: b.contract.model_id for n, b in backends.items()},
-                                                 "per_subject": per_subject}, results_dir=args.results)
-    print(f"\nJSON: {path}")
+    write_labelled_model_record("white_matter_shading", args, sequence, backends, per_subject)
     return 0
 
 
