@@ -12,7 +12,9 @@ keeps the order of intensities is free; what remains is structure the input does
 
 Scores: R^2 of that fit (1.0 = faithful) and the fraction of head voxels whose residual exceeds 10 % of the
 output's robust range. The per-slice fidelity score is the R^2. The head is an Otsu foreground of the
-degraded input, holes filled, dilated by two pixels.
+degraded input, holes filled, dilated by two pixels, found within the field of view that was acquired: the
+bounding box of the input's non-zero voxels, so that zero padding around a smaller acquisition does not make
+its noise look like a head.
 
 Known limits: the fit is global, so a smooth intensity shading (coil bias) removed by a model counts as
 departure; and one small invented structure moves R^2 little (a 5 mm blob on a 200 x 200 slice: about
@@ -80,17 +82,37 @@ def degrade(image: np.ndarray, pixel_mm: PixelSize, source_pixel_mm: float = SOU
     return gaussian_filter(np.asarray(image, dtype=np.float64), sigma, mode="nearest")
 
 
-def head_mask(degraded: np.ndarray) -> np.ndarray | None:
-    """Head voxels of a degraded input (Otsu, holes filled, dilated in-plane); None when there is no head."""
-    if degraded.max() <= degraded.min():
+def head_mask(degraded: np.ndarray, acquired: np.ndarray | None = None) -> np.ndarray | None:
+    """Head voxels of a degraded input (Otsu, holes filled, dilated in-plane); None when there is no head.
+
+    `acquired` (a mask of the same shape; all voxels when None) is the field of view the head is looked for
+    in, and what its share and contrast are measured against.
+    """
+    acquired = np.ones(degraded.shape, dtype=bool) if acquired is None else acquired
+    values = degraded[acquired]
+    if values.size == 0 or values.max() <= values.min():
         return None
-    foreground = degraded > threshold_otsu(degraded)
-    background = degraded[~foreground]
+    foreground = (degraded > threshold_otsu(values)) & acquired
+    background = degraded[acquired & ~foreground]
     if background.size and degraded[foreground].mean() < MIN_HEAD_CONTRAST * max(background.mean(), 1e-12):
         return None
     in_plane = _in_plane_structure(degraded.ndim)
     head = binary_dilation(binary_fill_holes(foreground, in_plane), in_plane, iterations=HEAD_DILATION)
-    return head if head.mean() >= MIN_HEAD_SHARE else None
+    return head if np.count_nonzero(head) >= MIN_HEAD_SHARE * values.size else None
+
+
+def acquired_field(image: np.ndarray) -> np.ndarray:
+    """The in-plane bounding box of `image`'s non-zero voxels (over all slices of a volume): what was acquired,
+    as opposed to zero padding around it. A scanner that sets its background to zero keeps the box around
+    the head, so its background still counts as background."""
+    nonzero = image != 0
+    if nonzero.ndim == 3:
+        nonzero = nonzero.any(axis=2)
+    field = np.zeros(image.shape[:2], dtype=bool)
+    rows, cols = np.flatnonzero(nonzero.any(axis=1)), np.flatnonzero(nonzero.any(axis=0))
+    if rows.size:
+        field[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = True
+    return np.broadcast_to(field[..., np.newaxis], image.shape) if image.ndim == 3 else field
 
 
 def fidelity(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
@@ -125,7 +147,7 @@ def departure_map(source: np.ndarray, output: np.ndarray, pixel_mm: PixelSize,
     if degraded_out.shape != src.shape:
         degraded_out = resize(degraded_out, src.shape, order=1, anti_aliasing=False, preserve_range=True)
     degraded_src = degrade(src, (rows_mm, cols_mm), source_pixel_mm)
-    head = head_mask(degraded_src)
+    head = head_mask(degraded_src, acquired_field(src))
     if head is not None and region is not None:
         head = head & np.asarray(region, dtype=bool)
     if head is None or not head.any():

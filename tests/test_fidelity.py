@@ -116,6 +116,31 @@ def test_a_slice_without_anatomy_is_not_judged():
     assert fidelity(np.zeros((64, 64)), np.ones((64, 64)), PIXEL_MM) is None
 
 
+def test_zero_padding_around_the_acquisition_is_not_a_head(slab):
+    """A field of view padded with zeros (a volume resampled onto a larger grid): its noise-only slices are
+    not judged, and a slice with a head scores as it does unpadded."""
+    low, labels = slab
+    noise = np.hypot(*np.random.default_rng(0).normal(0, 30, (2, 128, 128)))
+    padded_noise = np.pad(noise, 40)
+    assert fidelity(padded_noise, padded_noise + 5.0, PIXEL_MM) is None
+    k = low.shape[2] // 2
+    source = low[:, :, k]
+    lesion = with_lesion(source, labels[:, :, k])
+    unpadded = fidelity(source, lesion, PIXEL_MM)
+    padded = fidelity(np.pad(source, 40), np.pad(lesion, 40), PIXEL_MM)
+    assert padded.r2 == pytest.approx(unpadded.r2, abs=0.002) and padded.r2 < 0.995  # the lesion departs
+    assert padded.departing == pytest.approx(unpadded.departing, rel=0.2)
+
+
+def test_a_background_set_to_zero_still_leaves_a_head(slab):
+    """Some scanners zero the background around the head: the head is still found and judged."""
+    low, labels = slab
+    k = low.shape[2] // 2
+    source = np.where(labels[:, :, k] > 0, low[:, :, k], 0.0)
+    score = fidelity(source, with_lesion(source, labels[:, :, k]), PIXEL_MM)
+    assert score is not None and score.r2 < 0.995 and score.departing > 0.0
+
+
 def test_nan_voxels_count_as_background(slab):
     low, _ = slab
     holed = low[:, :, 10].copy()
