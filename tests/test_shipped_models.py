@@ -64,7 +64,7 @@ def unseen_subject(tmp_path_factory):
 def test_each_model_brings_the_64mT_input_closer_to_3T_and_the_guard_passes_it(sequence, unseen_subject):
     # Closer to 3 T, but never at the price of faithfulness: a default model whose slices the node's
     # fidelity guard would flag is no default. The PSNR bar is low because a model may keep the 64 mT
-    # contrast (the FLAIR model denoises only, its card) and then gains on structure, not on intensities.
+    # contrast (the T1 and FLAIR models denoise only, their cards) and then gain on structure, not on intensities.
     from trainer.reference import compare
 
     name = f"{subject_id(1)}_{sequence}.nii.gz"
