@@ -34,7 +34,7 @@ from benchmarks.inputs import model_path
 from benchmarks.quality import HELDOUT, OTHER_SEQUENCE, SLICE_AXIS, labelled_data, out_of_range_cases
 from benchmarks.report import RESULTS_DIR, add_output_arguments, markdown_table, run_script, write_record
 
-PADDED_FOV_MM = 300.0  # wider than any drawn field of view (the simulator's 220-260 mm)
+PADDED_FOV_MM = 300.0  # wider than the simulator's field of view (220 mm), so the model tiles it
 PADDED, RAS = f"field of view padded to {PADDED_FOV_MM:.0f} mm", "stored RAS"
 LEVEL = 0.6  # of the slices with anatomy, from the bottom: the frontal white matter above the ventricles
 PANEL = 256  # pixels per panel in the montage
@@ -71,6 +71,21 @@ def conditions(work: Path, sequence: str) -> tuple[str, list[tuple[str, nib.Nift
     return pair.subject, made
 
 
+def enhanced(backend: OnnxRuntimeBackend, image: nib.Nifti1Image, stem: Path) -> tuple[nib.Nifti1Image, dict]:
+    """`image` written to `stem`-input.nii.gz and enhanced by enhance_nifti into `stem`-output.nii.gz: the
+    output, and its fidelity over the head and per slice."""
+    source_path, output_path = Path(f"{stem}-input.nii.gz"), Path(f"{stem}-output.nii.gz")
+    nib.save(image, str(source_path))
+    report = enhance_nifti(backend, source_path, output_path)
+    output = nib.load(str(output_path))
+    zooms = image.header.get_zooms()
+    head = fidelity(np.asarray(image.dataobj, dtype=np.float64), np.asarray(output.dataobj, dtype=np.float64),
+                    (float(zooms[0]), float(zooms[1])))
+    slices = report.fidelity
+    return output, {"r2": head.r2, "departing": head.departing, "slice_min": slices.minimum,
+                    "slice_median": slices.median, "slices_judged": len(slices.judged)}
+
+
 def montage(columns: list[tuple[str, np.ndarray, np.ndarray]]) -> Image.Image:
     """Inputs above outputs, one column per condition, each panel PANEL pixels square."""
     image = Image.new("L", (PANEL * len(columns), 2 * (PANEL + HEADER)), 0)
@@ -102,22 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     k = int(with_anatomy[int(LEVEL * (len(with_anatomy) - 1))])  # the same slice in every column
     rows, records, columns, outputs = [], {}, [], {}
     for index, (condition, image) in enumerate(made):
-        source_path, output_path = volumes / f"{index}-input.nii.gz", volumes / f"{index}-output.nii.gz"
-        nib.save(image, str(source_path))
-        report = enhance_nifti(backend, source_path, output_path)
-        source = np.asarray(image.dataobj, dtype=np.float64)
-        outputs[condition] = nib.load(str(output_path))
-        output = np.asarray(outputs[condition].dataobj, dtype=np.float64)
-        zooms = image.header.get_zooms()
-        head = fidelity(source, output, (float(zooms[0]), float(zooms[1])))
-        slices = report.fidelity
-        records[condition] = {"r2": head.r2, "departing": head.departing, "slice_min": slices.minimum,
-                              "slice_median": slices.median, "slices_judged": len(slices.judged)}
-        rows.append([condition, f"{head.r2:.3f}", f"{100 * head.departing:.2f}", f"{slices.minimum:.3f}",
-                     f"{slices.median:.3f}", len(slices.judged)])
-        if condition == RAS:  # shown as the others are stored, so that the columns compare
-            source, output = turned_back(image, made[0][1]), turned_back(outputs[condition], made[0][1])
-        columns.append((f"{condition}: {head.r2:.3f}", source[:, :, k], output[:, :, k]))
+        outputs[condition], records[condition] = enhanced(backend, image, volumes / str(index))
+        r = records[condition]
+        rows.append([condition, f"{r['r2']:.3f}", f"{100 * r['departing']:.2f}", f"{r['slice_min']:.3f}",
+                     f"{r['slice_median']:.3f}", r["slices_judged"]])
+        source, output = (turned_back(i, made[0][1]) for i in (image, outputs[condition]))  # as stored in range
+        columns.append((f"{condition}: {r['r2']:.3f}", source[:, :, k], output[:, :, k]))
         logging.info("%s: %s", condition, rows[-1][1:])
     back = np.asarray(outputs[HELDOUT].dataobj, dtype=np.float64)
     difference = np.abs(turned_back(outputs[RAS], made[0][1]) - back).max() / np.abs(back).max()
