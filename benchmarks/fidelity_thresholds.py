@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +26,7 @@ from lohires_edge.contract import read_contract
 from lohires_edge.fidelity import slice_scores
 from trainer.pairs import find_pairs
 
-from benchmarks.inputs import model_path
+from benchmarks.inputs import add_model_argument, model_path
 from benchmarks.quality import (BASELINE, FP32, HELDOUT, OTHER_SEQUENCE, SLICE_AXIS, SMOOTHED, TV, Case,
                                 axial_slices, candidates, labelled_data, out_of_range_cases, read_case)
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
@@ -87,7 +86,7 @@ def summary(values: list[float], thresholds: list[float]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="FP32 ONNX model [the shipped T1 model]")
+    add_model_argument(parser)
     parser.add_argument("--subjects", type=int, default=2, help="subjects per condition [%(default)s]")
     add_output_arguments(parser)
     args = parser.parse_args(argv)

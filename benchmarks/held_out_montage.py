@@ -28,7 +28,7 @@ from trainer.pairs import find_pairs
 from trainer.reference import DEPARTURE_WHITE, departure_image, unit_scale
 from trainer.slices import anatomy_slices
 
-from benchmarks.inputs import model_path
+from benchmarks.inputs import add_model_argument, model_path
 from benchmarks.quality import SLICE_AXIS, labelled_data
 from benchmarks.report import RESULTS_DIR, add_output_arguments, run_script
 
@@ -69,7 +69,7 @@ def montage(rows: list[tuple[str, list[np.ndarray]]]) -> Image.Image:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="FP32 ONNX model [the shipped T1 model]")
+    add_model_argument(parser)
     parser.add_argument("--subjects", type=int, default=6, help="held-out subjects [%(default)s]")
     parser.add_argument("--out", type=Path, help="PNG [RESULTS_DIR/<sequence>-held-out.png]")
     add_output_arguments(parser, results=False)

@@ -31,6 +31,11 @@ CALIBRATION_SEED = 9  # INT8 calibration data: neither a training nor the held-o
 CALIBRATION_SUBJECTS = 1
 
 
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """--model, the FP32 ONNX model a benchmark measures; `model_path` resolves it (the shipped T1 when left out)."""
+    parser.add_argument("--model", type=Path, help="FP32 ONNX model [the shipped T1 model]")
+
+
 def model_path(model: Path | None, sequence: str = "T1") -> Path:
     """The model given, else the shipped default for `sequence` (a LohiresError naming --model if none)."""
     return resolve_model(model, sequence)

@@ -23,7 +23,7 @@ from lohires_edge.backend_timing import bench_backend
 from lohires_edge.contract import read_contract
 from lohires_edge.errors import LohiresError
 
-from benchmarks.inputs import generator_config, int8_model, model_path
+from benchmarks.inputs import add_model_argument, generator_config, int8_model, model_path
 from benchmarks.matmul_peak import matmul_peak_gflops
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 
@@ -55,7 +55,7 @@ def gflop_per_slice(model: Path) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="FP32 ONNX model [the shipped T1 model]")
+    add_model_argument(parser)
     parser.add_argument("--batch-sizes", default="1,4,8")
     parser.add_argument("--slices", type=int, default=64, help="slices timed per backend and batch size")
     parser.add_argument("--int8-targets", default="onnxruntime",

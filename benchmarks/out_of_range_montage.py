@@ -30,7 +30,7 @@ from trainer.pairs import find_pairs
 from trainer.reference import unit_scale
 from trainer.slices import anatomy_slices
 
-from benchmarks.inputs import model_path
+from benchmarks.inputs import add_model_argument, model_path
 from benchmarks.quality import HELDOUT, OTHER_SEQUENCE, SLICE_AXIS, labelled_data, out_of_range_cases
 from benchmarks.report import RESULTS_DIR, add_output_arguments, markdown_table, run_script, write_record
 
@@ -101,7 +101,7 @@ def montage(columns: list[tuple[str, np.ndarray, np.ndarray]]) -> Image.Image:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="FP32 ONNX model [the shipped T1 model]")
+    add_model_argument(parser)
     parser.add_argument("--out", type=Path, help="PNG [RESULTS_DIR/<sequence>-out-of-range.png]")
     add_output_arguments(parser)
     args = parser.parse_args(argv)

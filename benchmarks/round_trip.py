@@ -56,7 +56,7 @@ from lohires_edge.slice_mapping import to_model_batch
 from trainer.demo import (free_port, program, receiver_command, running, sender_command, wait_for_files,
                           wait_for_port, write_config)
 
-from benchmarks.inputs import HELDOUT_SEED, model_path, simulated_data
+from benchmarks.inputs import HELDOUT_SEED, add_model_argument, model_path, simulated_data
 from benchmarks.linear_fit import fit_line
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from benchmarks.series import source_slices, write_series
@@ -197,7 +197,7 @@ def receive_throughput(model: Path, series: Path, work: Path, repeats: int) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="FP32 ONNX model [the shipped T1 model]")
+    add_model_argument(parser)
     parser.add_argument("--counts", default="20,50,100,200", help="series lengths N")
     parser.add_argument("--series", type=Path, help="a simulated 64 mT T1 DICOM series folder "
                         "[simulate one subject, seed 2, under --work]")

@@ -26,7 +26,7 @@ from typing import Iterator
 
 from lohires_edge.contract import read_contract
 
-from benchmarks.inputs import HELDOUT_SEED, model_path, simulated_data
+from benchmarks.inputs import HELDOUT_SEED, add_model_argument, model_path, simulated_data
 from benchmarks.report import add_output_arguments, markdown_table, run_script, write_record
 from benchmarks.round_trip import round_trip
 from benchmarks.series import source_slices, write_series
@@ -70,7 +70,7 @@ def stall_figures(node_log: Path, receiver_log: Path, slices: int) -> dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="FP32 ONNX model [the shipped T1 model]")
+    add_model_argument(parser)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--count", type=int, default=200, help="slices per run")
     parser.add_argument("--hogs", type=int, default=os.cpu_count() or 2, help="busy-loop processes [one per CPU]")
