@@ -22,7 +22,6 @@ import math
 import numpy as np
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-from lohires_edge.contract import read_contract
 from lohires_edge.fidelity import slice_scores
 from trainer.pairs import find_pairs
 
@@ -93,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     model = model_path(args.model)
-    sequence = read_contract(model).sequence
     fp32 = OnnxRuntimeBackend(model)
+    sequence = fp32.contract.sequence
     heldout = labelled_data(args.work / "heldout-labelled", args.subjects,
                             (sequence, OTHER_SEQUENCE[sequence]))
     cases = [read_case(HELDOUT, p.subject, p.low, heldout)
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(["input", "image", "slices", "min", "p5", "median",
                           *(f"< {t:.2f} (%)" for t in thresholds)], rows))
     print(f"\nSuggested min_fidelity: {threshold:.2f} (no faithful slice below it)")
-    record = {"model": read_contract(model).model_id, "sequence": sequence, "subjects": args.subjects,
+    record = {"model": fp32.contract.model_id, "sequence": sequence, "subjects": args.subjects,
               "conditions": table, "suggested_min_fidelity": threshold}
     path = write_record("fidelity_thresholds", record, results_dir=args.results)
     print(f"\nJSON: {path}")

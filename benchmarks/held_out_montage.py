@@ -21,7 +21,6 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-from lohires_edge.contract import read_contract
 from lohires_edge.fidelity import departure_map
 from lohires_edge.inference import enhance_slices
 from trainer.pairs import find_pairs
@@ -76,9 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    model = model_path(args.model)
-    sequence = read_contract(model).sequence
-    backend = OnnxRuntimeBackend(model)
+    backend = OnnxRuntimeBackend(model_path(args.model))
+    sequence = backend.contract.sequence
     data = labelled_data(args.work / "heldout-labelled", args.subjects, (sequence,))
     rows = []
     for pair in find_pairs(data, sequence)[:args.subjects]:

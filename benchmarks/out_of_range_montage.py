@@ -23,7 +23,6 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lohires_edge.backends.onnxruntime import OnnxRuntimeBackend
-from lohires_edge.contract import read_contract
 from lohires_edge.enhancement import enhance_nifti
 from lohires_edge.fidelity import fidelity
 from trainer.pairs import find_pairs
@@ -107,9 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    model = model_path(args.model)
-    sequence = read_contract(model).sequence
-    backend = OnnxRuntimeBackend(model)
+    backend = OnnxRuntimeBackend(model_path(args.model))
+    sequence = backend.contract.sequence
     subject, made = conditions(args.work, sequence)
     volumes = args.work / "out-of-range"
     volumes.mkdir(parents=True, exist_ok=True)
@@ -117,15 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     k = int(with_anatomy[int(LEVEL * (len(with_anatomy) - 1))])  # the same slice in every column
     rows, records, columns, outputs = [], {}, [], {}
     for index, (condition, image) in enumerate(made):
-        outputs[condition], records[condition] = enhanced(backend, image, volumes / str(index))
+        output, records[condition] = enhanced(backend, image, volumes / str(index))
         r = records[condition]
         rows.append([condition, f"{r['r2']:.3f}", f"{100 * r['departing']:.2f}", f"{r['slice_min']:.3f}",
                      f"{r['slice_median']:.3f}", r["slices_judged"]])
-        source, output = (turned_back(i, made[0][1]) for i in (image, outputs[condition]))  # as stored in range
-        columns.append((f"{condition}: {r['r2']:.3f}", source[:, :, k], output[:, :, k]))
+        # every volume as the in-range one is stored, so that the columns and the RAS output compare
+        source, outputs[condition] = (turned_back(i, made[0][1]) for i in (image, output))
+        columns.append((f"{condition}: {r['r2']:.3f}", source[:, :, k], outputs[condition][:, :, k]))
         logging.info("%s: %s", condition, rows[-1][1:])
-    back = np.asarray(outputs[HELDOUT].dataobj, dtype=np.float64)
-    difference = np.abs(turned_back(outputs[RAS], made[0][1]) - back).max() / np.abs(back).max()
+    back = outputs[HELDOUT]
+    difference = np.abs(outputs[RAS] - back).max() / np.abs(back).max()
     print(f"\n{sequence} model {backend.contract.model_id}, held-out {subject}, montage slice {k}\n")
     print(markdown_table(["input", "R²", "departing (%)", "lowest slice", "median slice", "slices judged"], rows))
     print(f"\n{RAS}: largest difference from the PLS output, turned back: {difference:.2e} of its maximum")

@@ -8,7 +8,6 @@ import numpy as np
 from benchmarks.out_of_range_montage import padded, turned_back
 
 
-
 def pls_image() -> nib.Nifti1Image:
     data = np.random.default_rng(0).uniform(1.0, 2.0, (50, 40, 3)).astype(np.float32)
     affine = np.diag([-1.0, -1.2, 1.0, 1.0])
